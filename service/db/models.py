@@ -1,0 +1,111 @@
+"""Tables. Original bytes, submissions, analyses, reviewer decisions and the audit log are separate rows.
+
+Content is addressed by sha256 so a report forwarded by five NGOs is stored and analysed once, while each
+forwarding stays visible as its own submission. Analyses are appended, never updated, and record the model
+versions that produced them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class SourceType(StrEnum):
+    NGO_REPORT = "ngo_report"
+    NEWS = "news"
+    E_ALLEGATION = "e_allegation"
+    GOVERNMENT = "government"
+    COMPANY = "company"
+    OTHER = "other"
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Blob(SQLModel, table=True):
+    """Original bytes exactly as uploaded, stored before anything else happens to them."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    """One distinct content; its processing state and extracted text."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    sha256: str = Field(foreign_key="blob.sha256", unique=True, index=True, max_length=64)
+    filename: str | None = Field(default=None, max_length=512)
+    media_type: str | None = Field(default=None, max_length=128)
+    source_type: str = Field(default=SourceType.OTHER.value, index=True, max_length=32)
+    language: str | None = Field(default=None, max_length=16)
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    pages: int | None = None
+    status: str = Field(default=DocumentStatus.QUEUED.value, index=True, max_length=16)
+    failure_code: str | None = Field(default=None, max_length=64)
+    failure_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    tier: str | None = Field(default=None, index=True, max_length=16)
+    wro_score: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    claimed_at: datetime | None = None
+
+
+class Submission(SQLModel, table=True):
+    """One act of sending a document: who, when, from where. Re-submissions add rows here only."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
+    filename: str | None = Field(default=None, max_length=512)
+    source_type: str = Field(default=SourceType.OTHER.value, max_length=32)
+    source_url: str | None = Field(default=None, max_length=2048)
+    language: str | None = Field(default=None, max_length=16)
+    submitter_ref: str | None = Field(default=None, max_length=256)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AnalysisRecord(SQLModel, table=True):
+    """A stored analysis (the contract object) with the versions that produced it. Append-only."""
+
+    __tablename__ = "analysis"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
+    pipeline_version: str = Field(max_length=128)
+    model_versions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of every action on a document."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(default="system", max_length=256)
+    action: str = Field(max_length=64, index=True)
+    document_id: str | None = Field(default=None, index=True, max_length=32)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

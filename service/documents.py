@@ -1,0 +1,295 @@
+"""Domain functions for documents: submit, process, retry, read. Routes and CLI commands call these.
+
+The rule that nothing is lost lives here: bytes are committed before any parsing, processing is claimed with
+an atomic status change so two workers never analyse one document, and every failure leaves a visible,
+retryable state with a stable code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from service.config import Settings
+from service.contract import Analysis
+from service.db.engine import session_scope
+from service.db.models import (
+    AnalysisRecord,
+    AuditEvent,
+    Blob,
+    Document,
+    DocumentStatus,
+    SourceType,
+    Submission,
+    utcnow,
+)
+from service.ingest import ExtractionLimits, IngestError, extract_text
+from service.nlp.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+PIPELINE_ERROR = "pipeline_error"
+
+
+class NotFoundError(LookupError):
+    """No document with that id."""
+
+
+class InvalidStateError(ValueError):
+    """The document is not in a state that allows the action."""
+
+
+@dataclass(frozen=True)
+class SubmissionMeta:
+    """What a submitter tells us about a document besides its bytes."""
+
+    filename: str | None = None
+    source_type: SourceType = SourceType.OTHER
+    source_url: str | None = None
+    language: str | None = None
+    submitter_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    document: Document
+    submission: Submission
+    created: bool
+
+
+def audit(
+    session: Session, action: str, document_id: str | None, actor: str = "system", **details: Any
+) -> None:
+    session.add(AuditEvent(action=action, document_id=document_id, actor=actor, details=details))
+
+
+def limits_from(settings: Settings) -> ExtractionLimits:
+    return ExtractionLimits(
+        max_bytes=settings.max_upload_bytes,
+        max_pdf_pages=settings.max_pdf_pages,
+        max_text_chars=settings.max_text_chars,
+        max_email_depth=settings.max_email_depth,
+    )
+
+
+def submit_document(
+    engine: Engine, content: bytes, meta: SubmissionMeta, actor: str = "anonymous"
+) -> SubmitResult:
+    """Store the bytes and a submission; a new content is queued for processing, a known one is reused."""
+    digest = hashlib.sha256(content).hexdigest()
+    with session_scope(engine) as session:
+        document = session.exec(select(Document).where(Document.sha256 == digest)).first()
+        created = document is None
+        if document is None:
+            if session.get(Blob, digest) is None:
+                session.add(Blob(sha256=digest, size=len(content), content=content))
+            document = Document(
+                sha256=digest,
+                filename=meta.filename,
+                source_type=meta.source_type.value,
+                language=meta.language,
+                status=DocumentStatus.QUEUED.value,
+            )
+            session.add(document)
+            session.flush()
+        submission = Submission(
+            document_id=document.id,
+            filename=meta.filename,
+            source_type=meta.source_type.value,
+            source_url=meta.source_url,
+            language=meta.language,
+            submitter_ref=meta.submitter_ref,
+        )
+        session.add(submission)
+        audit(
+            session,
+            "submitted" if created else "resubmitted",
+            document.id,
+            actor,
+            submission_id=submission.id,
+            size=len(content),
+            filename=meta.filename,
+        )
+    return SubmitResult(document=document, submission=submission, created=created)
+
+
+def claim_document(engine: Engine, document_id: str) -> bool:
+    """Atomically move a queued document to processing; False if someone else has it."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Document)
+            .where(col(Document.id) == document_id, col(Document.status) == DocumentStatus.QUEUED.value)
+            .values(
+                status=DocumentStatus.PROCESSING.value, claimed_at=utcnow(), attempts=Document.attempts + 1
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def next_queued(engine: Engine, limit: int = 8) -> list[str]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Document.id)
+            .where(Document.status == DocumentStatus.QUEUED.value)
+            .order_by(col(Document.created_at))
+            .limit(limit)
+        ).all()
+        return list(rows)
+
+
+def requeue_stale(engine: Engine, older_than: timedelta) -> int:
+    """Give documents whose worker died mid-processing back to the queue."""
+    cutoff = datetime.now(UTC) - older_than
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Document)
+            .where(col(Document.status) == DocumentStatus.PROCESSING.value, col(Document.claimed_at) < cutoff)
+            .values(status=DocumentStatus.QUEUED.value, claimed_at=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, document_id: str) -> Document:
+    """Extract text and analyse a claimed document; failures become the document's failed state."""
+    with Session(engine) as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise NotFoundError(document_id)
+        blob = session.get(Blob, document.sha256)
+        assert blob is not None, "a document always has its blob"
+        content, filename, language = blob.content, document.filename, document.language
+    try:
+        extracted = extract_text(content, filename, limits_from(settings))
+    except IngestError as exc:
+        return _mark_failed(engine, document_id, exc.code.value, exc.message)
+    try:
+        analysis = pipeline.analyze(document_id, extracted.text, language)
+    except Exception as exc:  # a pipeline bug must leave a retryable failed document, not a stuck one
+        log.exception("pipeline failed on %s", document_id)
+        return _mark_failed(engine, document_id, PIPELINE_ERROR, f"analysis failed: {exc.__class__.__name__}")
+    with session_scope(engine) as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        document.text = extracted.text
+        document.media_type = extracted.media_type
+        document.pages = extracted.pages
+        document.warnings = list(extracted.warnings)
+        document.status = DocumentStatus.DONE.value
+        document.failure_code = None
+        document.failure_message = None
+        document.tier = analysis.assessment.tier
+        document.wro_score = analysis.assessment.score
+        document.updated_at = utcnow()
+        session.add(
+            AnalysisRecord(
+                document_id=document_id,
+                pipeline_version=analysis.versions.pipeline,
+                model_versions=dict(analysis.versions.models),
+                result=analysis.model_dump(mode="json"),
+            )
+        )
+        audit(
+            session, "analysed", document_id, tier=analysis.assessment.tier, score=analysis.assessment.score
+        )
+        return document
+
+
+def _mark_failed(engine: Engine, document_id: str, code: str, message: str) -> Document:
+    with session_scope(engine) as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        document.status = DocumentStatus.FAILED.value
+        document.failure_code = code
+        document.failure_message = message
+        document.updated_at = utcnow()
+        audit(session, "failed", document_id, code=code, message=message)
+        return document
+
+
+def retry_document(engine: Engine, document_id: str, actor: str = "system") -> Document:
+    """Put a failed document back in the queue (e.g. after raising a limit or fixing a bug)."""
+    with session_scope(engine) as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise NotFoundError(document_id)
+        if document.status != DocumentStatus.FAILED.value:
+            raise InvalidStateError(f"only failed documents can be retried; this one is {document.status}")
+        document.status = DocumentStatus.QUEUED.value
+        document.updated_at = utcnow()
+        audit(session, "retry_requested", document_id, actor)
+        return document
+
+
+def get_document(engine: Engine, document_id: str) -> Document:
+    with Session(engine) as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise NotFoundError(document_id)
+        return document
+
+
+def get_submissions(engine: Engine, document_id: str) -> Sequence[Submission]:
+    with Session(engine) as session:
+        return session.exec(
+            select(Submission)
+            .where(Submission.document_id == document_id)
+            .order_by(col(Submission.received_at))
+        ).all()
+
+
+def latest_analysis(engine: Engine, document_id: str) -> AnalysisRecord | None:
+    with Session(engine) as session:
+        return session.exec(
+            select(AnalysisRecord)
+            .where(AnalysisRecord.document_id == document_id)
+            .order_by(col(AnalysisRecord.created_at).desc())
+        ).first()
+
+
+def analysis_of(record: AnalysisRecord) -> Analysis:
+    return Analysis.model_validate(record.result)
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    status: DocumentStatus | None = None
+    source_type: SourceType | None = None
+    tier: str | None = None
+
+
+def list_documents(
+    engine: Engine, filters: DocumentFilter, limit: int, offset: int
+) -> tuple[int, list[Document]]:
+    with Session(engine) as session:
+        query = select(Document)
+        count_query = select(func.count()).select_from(Document)
+        conditions = []
+        if filters.status is not None:
+            conditions.append(col(Document.status) == filters.status.value)
+        if filters.source_type is not None:
+            conditions.append(col(Document.source_type) == filters.source_type.value)
+        if filters.tier is not None:
+            conditions.append(col(Document.tier) == filters.tier)
+        for condition in conditions:
+            query = query.where(condition)
+            count_query = count_query.where(condition)
+        total = int(session.exec(count_query).one())
+        rows = session.exec(query.order_by(col(Document.created_at).desc()).offset(offset).limit(limit)).all()
+        return total, list(rows)
+
+
+def audit_trail(engine: Engine, document_id: str) -> list[AuditEvent]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(AuditEvent).where(AuditEvent.document_id == document_id).order_by(col(AuditEvent.id))
+            ).all()
+        )

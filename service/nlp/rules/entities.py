@@ -1,0 +1,163 @@
+"""Rules baseline for entities: spaCy's generic NER plus gazetteers from the reference data.
+
+Kept runnable as `--pipeline rules` so every trained extractor is measured against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
+from service.nlp.linking import OrderLinker
+from service.nlp.reference import ReferenceData, canonical_name
+
+# Organisations that are never producers: agencies, courts, NGOs, media, standards bodies.
+_NOT_PRODUCER = re.compile(
+    r"\b(customs|cbp|border protection|department|ministry|government|agency|commission|council|bureau|office|"
+    r"court|police|university|reuters|associated press|news|times|post|journal|watch|amnesty|foundation|"
+    r"institute|withhold release order|finding|ilo|united nations|un|dhs|dol|ilab|congress|senate|house|"
+    r"state|federal|register|embassy|union|association|federation|coalition|network|initiative|alliance|"
+    r"tariff|act|uflpa|trafficking|labor|labour|forced|usmca|wto|europe|eu|the u\.s\.)\b",
+    re.IGNORECASE,
+)
+_BUYER_CUE = re.compile(
+    r"\b(sold to|sells to|supplier(s)? (to|of|for)|supplies|supplying|sources? from|sourced by|buyers?|"
+    r"brands?|retailers?|importers?|imported by|customers?|purchased by|distributors?)\b",
+    re.IGNORECASE,
+)
+_ORIGIN_CUE = re.compile(
+    r"\b(from|recruited in|recruited from|migrants? from|workers? from|home in|hometown|returned to|"
+    r"villages? in|native)\s*$",
+    re.IGNORECASE,
+)
+_MARKET_NAMES = {"us", "united states", "u.s.", "america", "usa", "united states of america", "washington"}
+
+
+def _plural_variants(surface: str) -> set[str]:
+    variants = {surface}
+    if not surface.endswith("s"):
+        variants.add(surface + "s")
+        if surface.endswith("y"):
+            variants.add(surface[:-1] + "ies")
+    return variants
+
+
+@dataclass
+class RulesEntityExtractor:
+    """Gazetteer and generic-NER extraction of producers, commodities, locations and buyers."""
+
+    reference: ReferenceData
+    commodity_matcher: PhraseMatcher
+    producer_matcher: PhraseMatcher
+    commodity_by_surface: dict[str, str]
+    linker: OrderLinker
+
+    @classmethod
+    def build(cls, nlp: Language, reference: ReferenceData) -> RulesEntityExtractor:
+        commodity_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        by_surface: dict[str, str] = {}
+        for fact in reference.commodities.values():
+            for surface in fact.surfaces:
+                for variant in _plural_variants(surface.casefold()):
+                    by_surface.setdefault(variant, fact.id)
+        commodity_matcher.add("COMMODITY", [nlp.make_doc(s) for s in by_surface])
+        producer_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        names = {n for order in reference.orders if not order.region_wide for n in order.names}
+        producer_matcher.add("PRODUCER", [nlp.make_doc(n) for n in names])
+        return cls(reference, commodity_matcher, producer_matcher, by_surface, OrderLinker.build(reference))
+
+    def extract(self, doc: Doc) -> Entities:
+        text = doc.text
+        producers: dict[str, ProducerMention] = {}
+        buyers: dict[str, BuyerMention] = {}
+        locations: dict[str, LocationMention] = {}
+        commodities: dict[str, CommodityMention] = {}
+        taken: list[tuple[int, int]] = []
+
+        for _match_id, start, end in sorted(self.producer_matcher(doc), key=lambda m: (m[1], -(m[2] - m[1]))):
+            span = doc[start:end]
+            if any(s <= span.start_char < e for s, e in taken):
+                continue
+            taken.append((span.start_char, span.end_char))
+            self._add_producer(producers, span.text, span.start_char, span.end_char, 0.9)
+
+        for ent in doc.ents:
+            if any(s <= ent.start_char < e or s < ent.end_char <= e for s, e in taken):
+                continue
+            if ent.label_ == "ORG":
+                surface = ent.text.strip()
+                if _NOT_PRODUCER.search(surface) or len(surface) < 3:
+                    continue
+                before = text[max(0, ent.start_char - 60) : ent.start_char]
+                if _BUYER_CUE.search(before):
+                    buyers.setdefault(
+                        surface, BuyerMention(text=surface, start=ent.start_char, end=ent.end_char)
+                    )
+                else:
+                    self._add_producer(producers, surface, ent.start_char, ent.end_char, 0.55)
+            elif ent.label_ in ("GPE", "LOC"):
+                surface = ent.text.strip()
+                if surface.casefold().removeprefix("the ") in _MARKET_NAMES:
+                    continue
+                before = text[max(0, ent.start_char - 40) : ent.start_char]
+                if _ORIGIN_CUE.search(before):
+                    continue
+                if surface not in locations:
+                    country, region = self.reference.country_code(surface)
+                    locations[surface] = LocationMention(
+                        text=surface, start=ent.start_char, end=ent.end_char, country=country, region=region
+                    )
+
+        for _match_id, start, end in self.commodity_matcher(doc):
+            span = doc[start:end]
+            surface = span.text
+            if surface.casefold() in (c.casefold() for c in commodities):
+                continue
+            if any(
+                c.start <= span.start_char and span.end_char <= c.end and c.text != surface
+                for c in commodities.values()
+            ):
+                continue
+            commodity_id = self.commodity_by_surface.get(surface.casefold())
+            fact = self.reference.commodities.get(commodity_id) if commodity_id else None
+            commodities[surface] = CommodityMention(
+                text=surface,
+                start=span.start_char,
+                end=span.end_char,
+                normalized=commodity_id,
+                hts=list(fact.hts) if fact else [],
+                parent=fact.parent if fact else None,
+                dol_listed_countries=sorted(self.reference.dol_countries.get(commodity_id or "", set())),
+            )
+        # Drop commodity mentions contained in a longer one ("oil" inside "palm oil").
+        kept = [
+            c
+            for c in commodities.values()
+            if not any(o is not c and o.start <= c.start and c.end <= o.end for o in commodities.values())
+        ]
+        return Entities(
+            producers=list(producers.values()),
+            commodities=sorted(kept, key=lambda c: c.start),
+            locations=list(locations.values()),
+            buyers=list(buyers.values()),
+        )
+
+    def _add_producer(
+        self, producers: dict[str, ProducerMention], surface: str, start: int, end: int, score: float
+    ) -> None:
+        if surface in producers:
+            return
+        orders = self.linker.link(surface)
+        producers[surface] = ProducerMention(
+            text=surface,
+            start=start,
+            end=end,
+            normalized=canonical_name(surface),
+            score=max(score, 0.9) if orders else score,
+            known_orders=orders,
+        )

@@ -1,0 +1,65 @@
+"""Shared fixtures: settings on a temporary SQLite file, the loaded rules pipeline, and database URLs for
+both backends (SQLite and a real PostgreSQL server started for the session)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from service.config import REPO_ROOT, Settings, TestEnvironment
+from service.nlp.pipeline import Pipeline
+from tests.servers import ServerUnavailable, postgres_server
+
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def test_env() -> TestEnvironment:
+    return TestEnvironment()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'triage.db'}", worker_poll_seconds=0.05)
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Pipeline:
+    return Pipeline.load(Settings())
+
+
+@pytest.fixture(scope="session")
+def postgres_root_url(test_env: TestEnvironment) -> Iterator[str]:
+    try:
+        with postgres_server(test_env) as url:
+            yield url
+    except ServerUnavailable as exc:
+        if test_env.ci:
+            pytest.fail(f"CI must run the PostgreSQL tests: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    root: str = request.getfixturevalue("postgres_root_url")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(root, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return root.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def dev_set_path() -> Path:
+    path = SHARED_DIR / "dev" / "dev.jsonl"
+    if not path.exists():
+        pytest.skip("the shared development set is not beside this checkout")
+    return path

@@ -1,0 +1,101 @@
+"""Real servers for integration tests, started by the tests themselves in temporary folders.
+
+No mocks stand in for PostgreSQL: the storage tests run again on a real server. `.ci/run` installs the Debian
+packages; locally the tests use whatever PostgreSQL binaries are installed and skip (outside CI) if none are.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from service.config import TestEnvironment
+
+
+class ServerUnavailable(RuntimeError):
+    """The server binaries are not installed."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_bin_dir(env: TestEnvironment) -> Path:
+    if env.postgres_bin:
+        return env.postgres_bin
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    if candidates:
+        return candidates[0].parent
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise ServerUnavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    """initdb refuses to run as root; CI runs as root, so step down to the 'postgres' account."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+@contextmanager
+def postgres_server(env: TestEnvironment) -> Iterator[str]:
+    """Start a throw-away PostgreSQL cluster on a free loopback port; yields its SQLAlchemy URL."""
+    bin_dir = postgres_bin_dir(env)
+    root = Path(tempfile.mkdtemp(prefix="triage-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+    port = free_port()
+    subprocess.run(
+        _as_postgres_user(
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", "triage", "--auth=trust", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_postgres_user(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        subprocess.run(
+            _as_postgres_user(
+                [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "triage", "triage"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        yield f"postgresql+psycopg://triage@127.0.0.1:{port}/triage"
+    finally:
+        subprocess.run(
+            _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
