@@ -161,13 +161,16 @@ def corpus_statistics(directory: Path) -> dict[str, Any]:
     cross_split_duplicates = [p for p in duplicates if split_of[p[0]] != split_of[p[1]]]
     countries: set[str] = set()
     commodities: set[str] = set()
+    commodity_ids: set[str] = set()
     producers: set[str] = set()
     for doc in docs:
         for ent in doc["entities"]:
-            if ent["label"] == "LOCATION":
-                countries.add(ent.get("country") or ent["text"])
+            if ent["label"] == "LOCATION" and ent.get("country"):
+                countries.add(ent["country"])
             elif ent["label"] == "COMMODITY":
                 commodities.add(ent.get("normalized") or ent["text"].casefold())
+                if ent.get("normalized"):
+                    commodity_ids.add(ent["normalized"])
             elif ent["label"] == "PRODUCER":
                 producers.add(canonical_name(ent["text"]))
     tiers = Counter(d["tier"] for d in docs)
@@ -189,6 +192,7 @@ def corpus_statistics(directory: Path) -> dict[str, Any]:
         "indicators": _indicator_counts(docs),
         "countries": len(countries),
         "commodities": len(commodities),
+        "commodity_ids_in_reference": len(commodity_ids),
         "producers": len(producers),
         "near_duplicate_pairs": len(duplicates),
         "leakage": {

@@ -30,6 +30,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -76,6 +77,25 @@ _DOC_START = re.compile(r"^=== DOC (\S+)\s*$", re.MULTILINE)
 _MARK = re.compile(r"\[\[([^\[\]|]+)\|([A-Z]+)\]\]|\{\{([^{}]*)\}\}")
 
 
+class EntitySpan(TypedDict):
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+class IndicatorLabel(TypedDict):
+    id: str
+    status: str
+
+
+class SentenceLabels(TypedDict):
+    start: int
+    end: int
+    indicators: list[IndicatorLabel]
+    us_nexus: bool
+
+
 class MarkupError(ValueError):
     """A source document that cannot be turned into a valid annotated document."""
 
@@ -87,15 +107,15 @@ class ParsedDocument:
     id: str
     header: dict[str, str]
     text: str
-    entities: list[dict[str, object]] = field(default_factory=list)
-    sentences: list[dict[str, object]] = field(default_factory=list)
+    entities: list[EntitySpan] = field(default_factory=list)
+    sentences: list[SentenceLabels] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         present = sorted(
             {
                 str(ind["id"])
                 for s in self.sentences
-                for ind in s["indicators"]  # type: ignore[attr-defined]
+                for ind in s["indicators"]
                 if ind["status"] in PRESENT_STATUSES
             },
             key=INDICATORS.index,
@@ -160,8 +180,8 @@ def _parse_header(doc_id: str, block: str) -> tuple[dict[str, str], str]:
     return header, body.strip("\n")
 
 
-def _parse_tag(doc_id: str, content: str) -> tuple[list[dict[str, str]], bool]:
-    indicators: list[dict[str, str]] = []
+def _parse_tag(doc_id: str, content: str) -> tuple[list[IndicatorLabel], bool]:
+    indicators: list[IndicatorLabel] = []
     nexus = False
     for part in re.split(r"[;,]", content):
         part = part.strip()
@@ -189,8 +209,8 @@ def parse_document(doc_id: str, block: str) -> ParsedDocument:
     header, body = _parse_header(doc_id, block)
     out: list[str] = []
     length = 0
-    entities: list[dict[str, object]] = []
-    tags: list[tuple[int, list[dict[str, str]], bool]] = []
+    entities: list[EntitySpan] = []
+    tags: list[tuple[int, list[IndicatorLabel], bool]] = []
     pos = 0
     for match in _MARK.finditer(body):
         chunk = body[pos : match.start()]
@@ -224,18 +244,18 @@ def parse_document(doc_id: str, block: str) -> ParsedDocument:
     if len(text.split()) < 15:
         raise MarkupError(f"{doc_id}: text too short ({len(text.split())} words)")
     spans = split_with_forced_boundaries(text, [t[0] for t in tags])
-    sentences: list[dict[str, object]] = [
+    sentences: list[SentenceLabels] = [
         {"start": s.start, "end": s.end, "indicators": [], "us_nexus": False} for s in spans
     ]
     for end, indicators, nexus in tags:
-        target = next((s for s in sentences if s["start"] < end <= s["end"]), None)  # type: ignore[operator]
+        target = next((s for s in sentences if s["start"] < end <= s["end"]), None)
         if target is None:
             raise MarkupError(f"{doc_id}: tag at offset {end} does not close a sentence")
-        target_inds: list[dict[str, str]] = target["indicators"]  # type: ignore[assignment]
+        target_inds = target["indicators"]
         for ind in indicators:
             if not any(i["id"] == ind["id"] for i in target_inds):
                 target_inds.append(ind)
-        target["us_nexus"] = bool(target["us_nexus"]) or nexus
+        target["us_nexus"] = target["us_nexus"] or nexus
     return ParsedDocument(doc_id, header, text, entities, sentences)
 
 
@@ -271,7 +291,7 @@ def summarize(docs: list[ParsedDocument]) -> dict[str, object]:
         doc_aff: set[str] = set()
         doc_neg: set[str] = set()
         for s in doc.sentences:
-            for ind in s["indicators"]:  # type: ignore[attr-defined]
+            for ind in s["indicators"]:
                 if ind["status"] in PRESENT_STATUSES:
                     affirmed_sents[ind["id"]] += 1
                     doc_aff.add(ind["id"])

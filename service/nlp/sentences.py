@@ -97,6 +97,8 @@ _ABBREVIATIONS = frozenset(
 
 _BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+)")
 _NEXT_START = re.compile(r"\s+([\"'“‘(\[]?)([A-Z0-9À-ÖØ-Þ•\-–—*])")
+# Submitters often type in lower case; a lower-case start counts after a full word, not after a short token.
+_NEXT_LOWER = re.compile(r"\s+([a-zß-öø-ÿ])")
 _TOKEN_BEFORE = re.compile(r"(\S+)$")
 
 
@@ -123,14 +125,15 @@ def _candidate_ends(text: str) -> list[int]:
     ends: list[int] = []
     for match in _BOUNDARY.finditer(text):
         end = match.end()
-        follow = _NEXT_START.match(text, end)
-        if follow is None:
-            continue
         punct_start = match.start()
         before = _TOKEN_BEFORE.search(text, 0, match.end())
         token = before.group(1) if before else ""
         if text[punct_start] == "." and _is_abbreviation(token):
             continue
+        if _NEXT_START.match(text, end) is None:
+            word = re.sub(r"\W", "", token)
+            if _NEXT_LOWER.match(text, end) is None or len(word) < 3 or word.isdigit():
+                continue
         ends.append(end)
     return ends
 

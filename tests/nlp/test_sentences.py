@@ -38,3 +38,13 @@ def test_offsets_always_index_the_original(text: str) -> None:
         assert sentence.text == sentence.text.strip() and sentence.text
         assert sentence.start >= previous_end
         previous_end = sentence.end
+
+
+def test_lower_case_submissions_are_split() -> None:
+    text = "i work in the factory. they keep my passport. we cannot go out! e.g. call me."
+    assert [s.text for s in split_sentences(text)] == [
+        "i work in the factory.",
+        "they keep my passport.",
+        "we cannot go out!",
+        "e.g. call me.",
+    ]
