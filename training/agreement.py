@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import re
 import sys
@@ -54,7 +55,7 @@ def sample_documents(fraction: float) -> list[dict[str, Any]]:
         by_source.setdefault(row["id"].split("-")[0], []).append(row)
     chosen: list[dict[str, Any]] = []
     for docs in by_source.values():
-        chosen += rng.sample(docs, max(1, round(len(docs) * fraction)))
+        chosen += rng.sample(docs, math.ceil(len(docs) * fraction))
     return sorted(chosen, key=lambda r: r["id"])
 
 

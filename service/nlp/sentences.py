@@ -142,7 +142,8 @@ def _candidate_ends(text: str) -> list[int]:
             continue
         if _NEXT_START.match(text, end) is None:
             word = re.sub(r"\W", "", token)
-            if _NEXT_LOWER.match(text, end) is None or len(word) < 3 or word.isdigit():
+            closes_quote = match.group(0)[-1] in "\"'”’)]"
+            if _NEXT_LOWER.match(text, end) is None or len(word) < 3 or word.isdigit() or closes_quote:
                 continue
         ends.append(end)
     return ends
@@ -153,6 +154,8 @@ def split_sentences(text: str) -> list[Sentence]:
     cut_points = set(_candidate_ends(text))
     for match in re.finditer(r"\n", text):
         cut_points.add(match.start())
+    for match in re.finditer(r"[。！？]+[」』”]?", text):
+        cut_points.add(match.end())
     sentences: list[Sentence] = []
     start = 0
     for cut in [*sorted(cut_points), len(text)]:

@@ -48,3 +48,15 @@ def test_lower_case_submissions_are_split() -> None:
         "we cannot go out!",
         "e.g. call me.",
     ]
+
+
+def test_quote_attributions_stay_with_their_quote() -> None:
+    text = '"Where are my papers?" a cutter asked. Nobody answered.'
+    assert [s.text for s in split_sentences(text)] == ['"Where are my papers?" a cutter asked.', "Nobody answered."]
+
+
+def test_chinese_sentence_punctuation() -> None:
+    assert [s.text for s in split_sentences("工人说护照被收走了。他们不能离开工厂！")] == [
+        "工人说护照被收走了。",
+        "他们不能离开工厂！",
+    ]

@@ -99,8 +99,9 @@ _WEIGHT = {
 }
 
 
-def dimension_of(indicator: str) -> str:
-    return "coercion" if indicator in COERCION else "involuntariness"
+def lexicon_hits(sentence: str) -> list[int]:
+    """1 per indicator whose lexicon matches the sentence (a feature for the trained tagger's hybrid)."""
+    return [int(any(p.search(sentence) for p in _COMPILED[indicator])) for indicator in INDICATOR_IDS]
 
 
 def tag_indicators(text: str, sentences: Sequence[Sentence]) -> list[IndicatorResult]:

@@ -1,0 +1,145 @@
+"""Trained ILO indicator tagger: linear heads over MiniLM sentence embeddings with neighbour context.
+
+Weights are plain arrays (no pickles) so the artefact is small, inspectable and safe to load. A sentence's
+indicator probabilities come from one head; a second head gives its evidence status, and only affirmed,
+first-hand and authority-reported sentences can make an indicator present.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
+from service.nlp.rules.indicators import lexicon_hits
+from service.nlp.sentences import Sentence
+
+STATUS_CLASSES: tuple[EvidenceStatus, ...] = (
+    "affirmed",
+    "first_hand",
+    "reported",
+    "negated",
+    "remediated",
+    "hypothetical",
+)
+MAX_EVIDENCE = 5
+
+
+def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))), dtype=np.float64)
+
+
+def softmax(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    z = x - x.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def indicator_features(context_embeddings: NDArray[np.float32], sentences: Sequence[str], use_lexicon: bool
+                       ) -> NDArray[np.float32]:
+    if not use_lexicon:
+        return context_embeddings
+    hits = np.array([lexicon_hits(s) for s in sentences], dtype=np.float32).reshape(-1, len(INDICATOR_IDS))
+    return np.hstack([context_embeddings, hits]).astype(np.float32)
+
+
+@dataclass
+class IndicatorModel:
+    """Sentence heads, per-label document thresholds and Platt calibration of document scores."""
+
+    weights: NDArray[np.float64]  # (features, 11)
+    bias: NDArray[np.float64]  # (11,)
+    status_weights: NDArray[np.float64]  # (features, 6)
+    status_bias: NDArray[np.float64]  # (6,)
+    thresholds: NDArray[np.float64]  # (11,) on the raw document score
+    platt: NDArray[np.float64]  # (11, 2): a, b of sigmoid(a * logit(raw) + b)
+    use_lexicon: bool
+    version: str
+
+    @classmethod
+    def load(cls, folder: Path) -> IndicatorModel:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        with np.load(folder / "heads.npz") as arrays:
+            return cls(
+                weights=arrays["weights"],
+                bias=arrays["bias"],
+                status_weights=arrays["status_weights"],
+                status_bias=arrays["status_bias"],
+                thresholds=arrays["thresholds"],
+                platt=arrays["platt"],
+                use_lexicon=bool(meta["use_lexicon"]),
+                version=str(meta["version"]),
+            )
+
+    def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            folder / "heads.npz",
+            weights=self.weights.astype(np.float32),
+            bias=self.bias,
+            status_weights=self.status_weights.astype(np.float32),
+            status_bias=self.status_bias,
+            thresholds=self.thresholds,
+            platt=self.platt,
+        )
+        meta = {"version": self.version, "use_lexicon": self.use_lexicon, "labels": list(INDICATOR_IDS),
+                "status_classes": list(STATUS_CLASSES), **extra_meta}
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    def sentence_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
+        return sigmoid(features.astype(np.float64) @ self.weights + self.bias)
+
+    def status_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
+        return softmax(features.astype(np.float64) @ self.status_weights + self.status_bias)
+
+    def calibrate(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
+        clipped = np.clip(raw, 1e-6, 1 - 1e-6)
+        logit = np.log(clipped / (1 - clipped))
+        return sigmoid(self.platt[:, 0] * logit + self.platt[:, 1])
+
+    def tag(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> list[IndicatorResult]:
+        """Indicator decisions for one document from its sentences' features."""
+        if not sentences:
+            return [
+                IndicatorResult(id=i, present=False, score=0.0,
+                                dimension="coercion" if i in COERCION else "involuntariness")
+                for i in INDICATOR_IDS
+            ]
+        probs = self.sentence_probabilities(features)
+        statuses = self.status_probabilities(features).argmax(axis=1)
+        counted = np.array([STATUS_CLASSES[s] in PRESENT_STATUSES for s in statuses])
+        # A sentence the status head reads as negated, remediated or hypothetical cannot carry the decision.
+        effective = probs * counted[:, None]
+        raw = effective.max(axis=0)
+        calibrated = self.calibrate(raw)
+        results: list[IndicatorResult] = []
+        for k, indicator in enumerate(INDICATOR_IDS):
+            present = bool(raw[k] >= self.thresholds[k])
+            order = np.argsort(-probs[:, k])
+            evidence: list[Evidence] = []
+            discounted: list[Evidence] = []
+            for j in order[: MAX_EVIDENCE * 2]:
+                if probs[j, k] < self.thresholds[k]:
+                    break
+                sentence = sentences[j]
+                item = Evidence(start=sentence.start, end=sentence.end, text=sentence.text,
+                                score=round(float(probs[j, k]), 4), status=STATUS_CLASSES[statuses[j]])
+                target = evidence if counted[j] else discounted
+                if len(target) < MAX_EVIDENCE:
+                    target.append(item)
+            results.append(
+                IndicatorResult(
+                    id=indicator,
+                    present=present and bool(evidence),
+                    score=round(float(calibrated[k]), 4),
+                    dimension="coercion" if indicator in COERCION else "involuntariness",
+                    evidence=evidence if present else [],
+                    discounted=discounted,
+                )
+            )
+        return results
