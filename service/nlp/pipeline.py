@@ -1,30 +1,48 @@
 """The analysis pipeline: text in, one contract `Analysis` out.
 
-Loaded once (API lifespan, worker start, CLI run) because the spaCy pipeline and the reference gazetteers take
-seconds to build; `analyze_many` batches documents through spaCy so bulk runs do not pay per-call overhead.
+Loaded once (API lifespan, worker start, CLI run) because spaCy, the sentence encoder and the gazetteers take
+seconds to build. `analyze_many` batches across documents: spaCy runs over the batch with `nlp.pipe` and every
+sentence of the batch goes through the encoder in one call.
+
+Two implementations share this frame: `rules` (the baseline every model is measured against) and `models`,
+which uses each trained artefact listed in models/manifest.json and says in `versions` which stage is which.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
+import numpy as np
 import spacy
+from numpy.typing import NDArray
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from service import __version__
 from service.config import Settings
-from service.contract import Analysis, Versions
+from service.contract import Analysis, Entities, IndicatorResult, UsNexus, Versions
+from service.nlp.models.encoder import SentenceEncoder, with_context
+from service.nlp.models.entities import TrainedEntityExtractor
+from service.nlp.models.indicators import IndicatorModel, indicator_features
+from service.nlp.models.manifest import ModelManifest
 from service.nlp.reference import ReferenceData, load_reference
 from service.nlp.rules.assessment import assess, assess_nexus
 from service.nlp.rules.entities import RulesEntityExtractor
 from service.nlp.rules.indicators import tag_indicators
-from service.nlp.sentences import split_sentences
+from service.nlp.sentences import Sentence, split_sentences
 
 log = logging.getLogger(__name__)
 
-# spaCy components the rules baseline does not use; leaving them out makes NER several times faster.
+
+class EntityExtractor(Protocol):
+    def extract(self, doc: Doc) -> Entities: ...
+
+
+# spaCy components the entity stage does not use; leaving them out makes NER several times faster.
 _UNUSED_SPACY = ["parser", "lemmatizer", "attribute_ruler", "tagger"]
 
 
@@ -35,30 +53,56 @@ class Pipeline:
     name: str
     nlp: Language
     reference: ReferenceData
-    entities: RulesEntityExtractor
+    entities: EntityExtractor
     model_versions: dict[str, str]
+    encoder: SentenceEncoder | None = None
+    indicator_model: IndicatorModel | None = None
+    batch_size: int = 16
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, settings: Settings) -> Pipeline:
-        if settings.pipeline != "rules":
-            raise ValueError(f"pipeline {settings.pipeline!r} has no trained models yet; use 'rules'")
-        nlp = spacy.load(settings.spacy_model, exclude=_UNUSED_SPACY)
-        nlp.max_length = settings.max_text_chars + 1
         reference = load_reference(settings.reference_dir)
+        manifest = ModelManifest.load(settings.models_dir) if settings.pipeline == "models" else None
+        if manifest is not None:
+            manifest.verify()
+        entity_extractor: EntityExtractor
+        if manifest is not None and "entities" in manifest.models:
+            nlp = spacy.load(manifest.path_of("entities"))
+            entity_extractor = TrainedEntityExtractor.build(
+                nlp, reference, use_gazetteer=bool(manifest.models["entities"].get("order_gazetteer", False))
+            )
+            entity_version = manifest.version_of("entities")
+        else:
+            nlp = spacy.load(settings.spacy_model, exclude=_UNUSED_SPACY)
+            entity_extractor = RulesEntityExtractor.build(nlp, reference)
+            entity_version = f"rules+{nlp.meta.get('name', 'unknown')}-{nlp.meta.get('version', '?')}"
+        nlp.max_length = settings.max_text_chars + 1
         versions = {
-            "spacy_ner": f"{nlp.meta.get('name', 'unknown')}-{nlp.meta.get('version', '?')}",
+            "entities": entity_version,
             "reference_data": reference.checksum,
             "indicators": "rules-lexicon-1",
+            "nexus": "rules-1",
             "assessment": "rules-weights-1",
         }
-        log.info("pipeline %s loaded: %s", settings.pipeline, versions)
-        return cls(
-            name="rules",
+        encoder: SentenceEncoder | None = None
+        indicator_model: IndicatorModel | None = None
+        if manifest is not None and "indicators" in manifest.models:
+            encoder = SentenceEncoder.load(threads=settings.torch_threads)
+            indicator_model = IndicatorModel.load(manifest.path_of("indicators"))
+            versions["indicators"] = manifest.version_of("indicators")
+            versions["sentence_encoder"] = encoder.version
+        pipeline = cls(
+            name=settings.pipeline,
             nlp=nlp,
             reference=reference,
-            entities=RulesEntityExtractor.build(nlp, reference),
+            entities=entity_extractor,
             model_versions=versions,
+            encoder=encoder,
+            indicator_model=indicator_model,
         )
+        log.info("pipeline %s loaded: %s", settings.pipeline, versions)
+        return pipeline
 
     @property
     def versions(self) -> Versions:
@@ -67,26 +111,56 @@ class Pipeline:
     def analyze(self, doc_id: str, text: str, language: str | None = None) -> Analysis:
         return next(self.analyze_many([(doc_id, text, language)]))
 
-    def analyze_many(
-        self, items: Iterable[tuple[str, str, str | None]], batch_size: int = 16
-    ) -> Iterator[Analysis]:
-        """Analyses in input order; spaCy runs over the documents in batches."""
-        buffered = list(items) if not isinstance(items, list) else items
-        texts = (text for _id, text, _lang in buffered)
-        for (doc_id, text, language), spacy_doc in zip(
-            buffered, self.nlp.pipe(texts, batch_size=batch_size), strict=True
-        ):
-            sentences = split_sentences(text)
-            entities = self.entities.extract(spacy_doc)
-            indicators = tag_indicators(text, sentences)
-            nexus = assess_nexus(sentences)
+    def analyze_many(self, items: Iterable[tuple[str, str, str | None]]) -> Iterator[Analysis]:
+        """Analyses in input order, computed batch by batch."""
+        batch: list[tuple[str, str, str | None]] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                yield from self._analyze_batch(batch)
+                batch = []
+        if batch:
+            yield from self._analyze_batch(batch)
+
+    def _analyze_batch(self, batch: Sequence[tuple[str, str, str | None]]) -> list[Analysis]:
+        texts = [text for _id, text, _lang in batch]
+        spacy_docs: list[Doc] = list(self.nlp.pipe(texts, batch_size=len(texts)))
+        sentences = [split_sentences(text) for text in texts]
+        features = self._sentence_features(sentences)
+        out: list[Analysis] = []
+        for index, ((doc_id, text, language), spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
+            entities: Entities = self.entities.extract(spacy_doc)
+            indicators = self._indicators(text, sentences[index], features[index] if features else None)
+            nexus: UsNexus = assess_nexus(sentences[index])
             assessment = assess(text, entities, indicators, nexus)
-            yield Analysis(
-                id=doc_id,
-                language=language,
-                entities=entities,
-                indicators=indicators,
-                us_nexus=nexus,
-                assessment=assessment,
-                versions=self.versions,
+            out.append(
+                Analysis(
+                    id=doc_id,
+                    language=language,
+                    entities=entities,
+                    indicators=indicators,
+                    us_nexus=nexus,
+                    assessment=assessment,
+                    versions=self.versions,
+                )
             )
+        return out
+
+    def _sentence_features(self, sentences: list[list[Sentence]]) -> list[NDArray[np.float32]] | None:
+        """Encoder features for every sentence of the batch, in one encoder call."""
+        if self.encoder is None or self.indicator_model is None:
+            return None
+        flat = [s.text for doc in sentences for s in doc]
+        boundaries = [0]
+        for doc in sentences:
+            boundaries.append(boundaries[-1] + len(doc))
+        contextual = with_context(self.encoder.encode(flat), boundaries)
+        full = indicator_features(contextual, flat, self.indicator_model.use_lexicon)
+        return [full[start:end] for start, end in itertools.pairwise(boundaries)]
+
+    def _indicators(
+        self, text: str, sentences: list[Sentence], features: NDArray[np.float32] | None
+    ) -> list[IndicatorResult]:
+        if self.indicator_model is not None and features is not None:
+            return self.indicator_model.tag(sentences, features)
+        return tag_indicators(text, sentences)

@@ -61,7 +61,7 @@ def test_process_stores_text_and_analysis_with_versions(database_url: str, pipel
     assert "kept their passports" in (get_document(engine, doc.id).text or "")
     record = latest_analysis(engine, doc.id)
     assert record is not None
-    assert record.model_versions["spacy_ner"].startswith("core_web_sm")
+    assert record.model_versions["entities"].startswith("rules+core_web_sm")
     assert record.result["id"] == doc.id
     assert len(record.result["indicators"]) == 11
     engine.dispose()

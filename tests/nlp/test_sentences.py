@@ -52,7 +52,10 @@ def test_lower_case_submissions_are_split() -> None:
 
 def test_quote_attributions_stay_with_their_quote() -> None:
     text = '"Where are my papers?" a cutter asked. Nobody answered.'
-    assert [s.text for s in split_sentences(text)] == ['"Where are my papers?" a cutter asked.', "Nobody answered."]
+    assert [s.text for s in split_sentences(text)] == [
+        '"Where are my papers?" a cutter asked.',
+        "Nobody answered.",
+    ]
 
 
 def test_chinese_sentence_punctuation() -> None:

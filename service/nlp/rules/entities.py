@@ -13,8 +13,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
-from service.nlp.linking import OrderLinker
-from service.nlp.reference import ReferenceData, canonical_name
+from service.nlp.normalize import EntityNormalizer
+from service.nlp.reference import ReferenceData
 
 # Organisations that are never producers: agencies, courts, NGOs, media, standards bodies.
 _NOT_PRODUCER = re.compile(
@@ -38,13 +38,19 @@ _ORIGIN_CUE = re.compile(
 _MARKET_NAMES = {"us", "united states", "u.s.", "america", "usa", "united states of america", "washington"}
 
 
-def _plural_variants(surface: str) -> set[str]:
-    variants = {surface}
-    if not surface.endswith("s"):
-        variants.add(surface + "s")
-        if surface.endswith("y"):
-            variants.add(surface[:-1] + "ies")
-    return variants
+def commodity_matcher(nlp: Language, normalizer: EntityNormalizer) -> PhraseMatcher:
+    """Gazetteer of every commodity name, synonym and plural in the reference vocabulary."""
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    matcher.add("COMMODITY", [nlp.make_doc(s) for s in normalizer.commodity_by_surface])
+    return matcher
+
+
+def producer_matcher(nlp: Language, reference: ReferenceData) -> PhraseMatcher:
+    """Gazetteer of producers named in CBP orders and on the UFLPA Entity List."""
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    names = {n for order in reference.orders if not order.region_wide for n in order.names}
+    matcher.add("PRODUCER", [nlp.make_doc(n) for n in names])
+    return matcher
 
 
 @dataclass
@@ -54,22 +60,14 @@ class RulesEntityExtractor:
     reference: ReferenceData
     commodity_matcher: PhraseMatcher
     producer_matcher: PhraseMatcher
-    commodity_by_surface: dict[str, str]
-    linker: OrderLinker
+    normalizer: EntityNormalizer
 
     @classmethod
     def build(cls, nlp: Language, reference: ReferenceData) -> RulesEntityExtractor:
-        commodity_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        by_surface: dict[str, str] = {}
-        for fact in reference.commodities.values():
-            for surface in fact.surfaces:
-                for variant in _plural_variants(surface.casefold()):
-                    by_surface.setdefault(variant, fact.id)
-        commodity_matcher.add("COMMODITY", [nlp.make_doc(s) for s in by_surface])
-        producer_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        names = {n for order in reference.orders if not order.region_wide for n in order.names}
-        producer_matcher.add("PRODUCER", [nlp.make_doc(n) for n in names])
-        return cls(reference, commodity_matcher, producer_matcher, by_surface, OrderLinker.build(reference))
+        normalizer = EntityNormalizer.build(reference)
+        return cls(
+            reference, commodity_matcher(nlp, normalizer), producer_matcher(nlp, reference), normalizer
+        )
 
     def extract(self, doc: Doc) -> Entities:
         text = doc.text
@@ -108,10 +106,7 @@ class RulesEntityExtractor:
                 if _ORIGIN_CUE.search(before):
                     continue
                 if surface not in locations:
-                    country, region = self.reference.country_code(surface)
-                    locations[surface] = LocationMention(
-                        text=surface, start=ent.start_char, end=ent.end_char, country=country, region=region
-                    )
+                    locations[surface] = self.normalizer.location(surface, ent.start_char, ent.end_char)
 
         for _match_id, start, end in self.commodity_matcher(doc):
             span = doc[start:end]
@@ -123,17 +118,7 @@ class RulesEntityExtractor:
                 for c in commodities.values()
             ):
                 continue
-            commodity_id = self.commodity_by_surface.get(surface.casefold())
-            fact = self.reference.commodities.get(commodity_id) if commodity_id else None
-            commodities[surface] = CommodityMention(
-                text=surface,
-                start=span.start_char,
-                end=span.end_char,
-                normalized=commodity_id,
-                hts=list(fact.hts) if fact else [],
-                parent=fact.parent if fact else None,
-                dol_listed_countries=sorted(self.reference.dol_countries.get(commodity_id or "", set())),
-            )
+            commodities[surface] = self.normalizer.commodity(surface, span.start_char, span.end_char)
         # Drop commodity mentions contained in a longer one ("oil" inside "palm oil").
         kept = [
             c
@@ -150,14 +135,5 @@ class RulesEntityExtractor:
     def _add_producer(
         self, producers: dict[str, ProducerMention], surface: str, start: int, end: int, score: float
     ) -> None:
-        if surface in producers:
-            return
-        orders = self.linker.link(surface)
-        producers[surface] = ProducerMention(
-            text=surface,
-            start=start,
-            end=end,
-            normalized=canonical_name(surface),
-            score=max(score, 0.9) if orders else score,
-            known_orders=orders,
-        )
+        if surface not in producers:
+            producers[surface] = self.normalizer.producer(surface, start, end, score)

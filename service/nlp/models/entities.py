@@ -1,0 +1,59 @@
+"""Trained entity stage: the corpus-trained spaCy recogniser, optionally joined by the order gazetteer.
+
+The recogniser learns producers, buyers and the roles of place names (production site, workers' origin,
+market) from context; the gazetteer adds producers already under a CBP order or on the UFLPA list, because
+missing one of those is the costliest error for an investigator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
+from service.nlp.normalize import EntityNormalizer
+from service.nlp.reference import ReferenceData
+from service.nlp.rules.entities import producer_matcher
+
+
+@dataclass
+class TrainedEntityExtractor:
+    normalizer: EntityNormalizer
+    order_gazetteer: PhraseMatcher | None
+
+    @classmethod
+    def build(cls, nlp: Language, reference: ReferenceData, use_gazetteer: bool) -> TrainedEntityExtractor:
+        return cls(EntityNormalizer.build(reference), producer_matcher(nlp, reference) if use_gazetteer else None)
+
+    def extract(self, doc: Doc) -> Entities:
+        producers: dict[str, ProducerMention] = {}
+        commodities: dict[str, CommodityMention] = {}
+        locations: dict[str, LocationMention] = {}
+        buyers: dict[str, BuyerMention] = {}
+        for ent in doc.ents:
+            surface = ent.text
+            key = surface.casefold()
+            if ent.label_ == "PRODUCER" and key not in {k.casefold() for k in producers}:
+                producers[surface] = self.normalizer.producer(surface, ent.start_char, ent.end_char, 0.8)
+            elif ent.label_ == "COMMODITY" and key not in {k.casefold() for k in commodities}:
+                commodities[surface] = self.normalizer.commodity(surface, ent.start_char, ent.end_char)
+            elif ent.label_ == "LOCATION" and key not in {k.casefold() for k in locations}:
+                locations[surface] = self.normalizer.location(surface, ent.start_char, ent.end_char)
+            elif ent.label_ == "BUYER" and surface not in buyers:
+                buyers[surface] = BuyerMention(text=surface, start=ent.start_char, end=ent.end_char)
+        if self.order_gazetteer is not None:
+            taken = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("BUYER", "PRODUCER")]
+            for _id, start, end in self.order_gazetteer(doc):
+                span = doc[start:end]
+                if span.text in producers or any(s < span.end_char and span.start_char < e for s, e in taken):
+                    continue
+                producers[span.text] = self.normalizer.producer(span.text, span.start_char, span.end_char, 0.9)
+        return Entities(
+            producers=list(producers.values()),
+            commodities=list(commodities.values()),
+            locations=list(locations.values()),
+            buyers=list(buyers.values()),
+        )
