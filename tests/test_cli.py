@@ -107,3 +107,23 @@ def test_ingest_folder_into_database(tmp_path: Path) -> None:
         [DocumentStatus.DONE.value] * 2 + [DocumentStatus.FAILED.value]
     )
     engine.dispose()
+
+
+def test_corpus_stats_json() -> None:
+    result = _run("corpus", "stats", "--json")
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["documents"] >= 800 and stats["near_duplicate_pairs"] == 0
+    assert set(stats["indicators"]) == {
+        "abuse_of_vulnerability",
+        "deception",
+        "restriction_of_movement",
+        "isolation",
+        "physical_sexual_violence",
+        "intimidation_threats",
+        "retention_of_identity_documents",
+        "withholding_of_wages",
+        "debt_bondage",
+        "abusive_working_living_conditions",
+        "excessive_overtime",
+    }
