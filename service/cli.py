@@ -254,9 +254,13 @@ def evaluate(
     pipeline_name: PipelineOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
     predictions: Annotated[Path | None, typer.Option(help="also write the predictions here")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="reliability plot PNG (default var/eval/<gold>-<pipeline>.png)")
+    ] = None,
 ) -> None:
-    """Run the pipeline on a gold file and print the CONTRACT.md metrics."""
-    from service.evaluation import HEADLINE, score_predictions
+    """Run the pipeline on a gold file; print the CONTRACT.md metrics and calibration, save a reliability plot."""
+    from service.config import REPO_ROOT
+    from service.evaluation import HEADLINE, expected_calibration_error, reliability_plot, score_predictions
     from service.nlp.pipeline import Pipeline
 
     rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -267,13 +271,19 @@ def evaluate(
     if predictions:
         predictions.write_text("".join(json.dumps(p) + "\n" for p in preds.values()), encoding="utf-8")
     scores = score_predictions(rows, preds).as_dict()
+    bar_scores = [float(preds[str(r["id"])]["assessment"]["score"]) for r in rows]
+    bar_labels = [r["gold"]["tier"] != "insufficient" for r in rows]
+    scores["wro_bar_ece"] = round(expected_calibration_error(bar_scores, bar_labels), 3)
+    plot_path = plot or REPO_ROOT / "var" / "eval" / f"{gold.stem}-{pipeline.name}-reliability.png"
+    reliability_plot(bar_scores, bar_labels, plot_path, f"{gold.name} ({pipeline.name})")
+    scores["reliability_plot"] = str(plot_path)
     if as_json:
         typer.echo(json.dumps({"pipeline": pipeline.versions.pipeline, "gold": str(gold), **scores}))
         return
     table = Table(title=f"{gold.name}: {len(rows)} documents, pipeline {pipeline.name}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in HEADLINE:
+    for key in (*HEADLINE, "wro_bar_ece", "reliability_plot"):
         table.add_row(key, str(scores[key]))
     Console().print(table)
     Console().print(

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from service.contract import INDICATOR_IDS
@@ -89,6 +90,20 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
         return None
     wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
     return wins / (len(pos) * len(neg))
+
+
+def expected_calibration_error(scores: Sequence[float], labels: Sequence[bool], bins: int = 10) -> float:
+    """Mean gap between predicted probability and observed frequency over equal-width bins, weighted by bin size."""
+    total = 0.0
+    n = len(scores)
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [i for i, s in enumerate(scores) if low <= s < high or (b == bins - 1 and s == 1.0)]
+        if members:
+            confidence = sum(scores[i] for i in members) / len(members)
+            frequency = sum(1.0 for i in members if labels[i]) / len(members)
+            total += len(members) / n * abs(confidence - frequency)
+    return total
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:
@@ -219,3 +234,34 @@ HEADLINE = (
     "wro_bar_f1",
     "wro_bar_auc",
 )
+
+
+def reliability_plot(
+    scores: Sequence[float], labels: Sequence[bool], path: Path, title: str, bins: int = 10
+) -> None:
+    """Save a reliability diagram (predicted probability vs observed frequency) as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    centres, frequencies, counts = [], [], []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [i for i, s in enumerate(scores) if low <= s < high or (b == bins - 1 and s == 1.0)]
+        if members:
+            centres.append(sum(scores[i] for i in members) / len(members))
+            frequencies.append(sum(1.0 for i in members if labels[i]) / len(members))
+            counts.append(len(members))
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    axis.plot(centres, frequencies, marker="o", label="WRO-bar score")
+    for x, y, n in zip(centres, frequencies, counts, strict=True):
+        axis.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    axis.set_xlabel("predicted probability that the WRO bar is met")
+    axis.set_ylabel("observed share meeting the bar")
+    axis.set_title(title)
+    axis.legend(loc="upper left")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)

@@ -24,7 +24,8 @@ from spacy.tokens import Doc
 
 from service import __version__
 from service.config import Settings
-from service.contract import Analysis, Entities, IndicatorResult, UsNexus, Versions
+from service.contract import Analysis, Entities, IndicatorResult, Versions
+from service.nlp.models.assessment import AssessmentModel
 from service.nlp.models.encoder import SentenceEncoder, with_context
 from service.nlp.models.entities import TrainedEntityExtractor
 from service.nlp.models.indicators import IndicatorModel, indicator_features
@@ -57,6 +58,7 @@ class Pipeline:
     model_versions: dict[str, str]
     encoder: SentenceEncoder | None = None
     indicator_model: IndicatorModel | None = None
+    assessment_model: AssessmentModel | None = None
     batch_size: int = 16
     warnings: list[str] = field(default_factory=list)
 
@@ -92,6 +94,10 @@ class Pipeline:
             indicator_model = IndicatorModel.load(manifest.path_of("indicators"))
             versions["indicators"] = manifest.version_of("indicators")
             versions["sentence_encoder"] = encoder.version
+        assessment_model: AssessmentModel | None = None
+        if manifest is not None and "assessment" in manifest.models and indicator_model is not None:
+            assessment_model = AssessmentModel.load(manifest.path_of("assessment"))
+            versions["assessment"] = versions["nexus"] = manifest.version_of("assessment")
         pipeline = cls(
             name=settings.pipeline,
             nlp=nlp,
@@ -100,6 +106,7 @@ class Pipeline:
             model_versions=versions,
             encoder=encoder,
             indicator_model=indicator_model,
+            assessment_model=assessment_model,
         )
         log.info("pipeline %s loaded: %s", settings.pipeline, versions)
         return pipeline
@@ -126,13 +133,17 @@ class Pipeline:
         texts = [text for _id, text, _lang in batch]
         spacy_docs: list[Doc] = list(self.nlp.pipe(texts, batch_size=len(texts)))
         sentences = [split_sentences(text) for text in texts]
-        features = self._sentence_features(sentences)
+        features = self.sentence_features_for(sentences)
         out: list[Analysis] = []
         for index, ((doc_id, text, language), spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
             entities: Entities = self.entities.extract(spacy_doc)
             indicators = self._indicators(text, sentences[index], features[index] if features else None)
-            nexus: UsNexus = assess_nexus(sentences[index])
-            assessment = assess(text, entities, indicators, nexus)
+            if self.assessment_model is not None and features is not None:
+                nexus = self.assessment_model.nexus.assess(sentences[index], features[index])
+                assessment = self.assessment_model.assess(text, sentences[index], entities, indicators, nexus)
+            else:
+                nexus = assess_nexus(sentences[index])
+                assessment = assess(text, entities, indicators, nexus)
             out.append(
                 Analysis(
                     id=doc_id,
@@ -146,7 +157,7 @@ class Pipeline:
             )
         return out
 
-    def _sentence_features(self, sentences: list[list[Sentence]]) -> list[NDArray[np.float32]] | None:
+    def sentence_features_for(self, sentences: list[list[Sentence]]) -> list[NDArray[np.float32]] | None:
         """Encoder features for every sentence of the batch, in one encoder call."""
         if self.encoder is None or self.indicator_model is None:
             return None
