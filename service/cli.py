@@ -248,47 +248,80 @@ def ingest(
     engine.dispose()
 
 
-@app.command("eval")
-def evaluate(
-    gold: Annotated[Path, typer.Argument(help="gold JSONL: id, text, gold{...}")],
-    pipeline_name: PipelineOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
-    predictions: Annotated[Path | None, typer.Option(help="also write the predictions here")] = None,
-    plot: Annotated[
-        Path | None, typer.Option(help="reliability plot PNG (default var/eval/<gold>-<pipeline>.png)")
-    ] = None,
-) -> None:
-    """Run the pipeline on a gold file; print the CONTRACT.md metrics and calibration, save a reliability plot."""
+def _evaluate_one(gold: Path, pipeline: Any, plot: Path | None) -> dict[str, Any]:
     from service.config import REPO_ROOT
-    from service.evaluation import HEADLINE, expected_calibration_error, reliability_plot, score_predictions
-    from service.nlp.pipeline import Pipeline
+    from service.evaluation import expected_calibration_error, reliability_plot, score_predictions
 
     rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
-    settings = _settings(pipeline_name)
-    pipeline = Pipeline.load(settings)
     analyses = list(pipeline.analyze_many([(str(r["id"]), r["text"], r.get("language")) for r in rows]))
     preds = {a.id: a.model_dump(mode="json") for a in analyses}
-    if predictions:
-        predictions.write_text("".join(json.dumps(p) + "\n" for p in preds.values()), encoding="utf-8")
-    scores = score_predictions(rows, preds).as_dict()
+    scores: dict[str, Any] = score_predictions(rows, preds).as_dict()
     bar_scores = [float(preds[str(r["id"])]["assessment"]["score"]) for r in rows]
     bar_labels = [r["gold"]["tier"] != "insufficient" for r in rows]
     scores["wro_bar_ece"] = round(expected_calibration_error(bar_scores, bar_labels), 3)
     plot_path = plot or REPO_ROOT / "var" / "eval" / f"{gold.stem}-{pipeline.name}-reliability.png"
     reliability_plot(bar_scores, bar_labels, plot_path, f"{gold.name} ({pipeline.name})")
     scores["reliability_plot"] = str(plot_path)
+    scores["_predictions"] = list(preds.values())
+    return scores
+
+
+@app.command("eval")
+def evaluate(
+    gold: Annotated[list[Path], typer.Argument(help="gold JSONL files: id, text, gold{...}")],
+    pipeline_name: PipelineOption = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="run the rules and the models pipelines side by side")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+    predictions: Annotated[
+        Path | None, typer.Option(help="also write the predictions here (one gold file)")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="reliability plot PNG (default var/eval/<gold>-<pipeline>-reliability.png)"),
+    ] = None,
+) -> None:
+    """Run pipelines on gold files; print the CONTRACT.md metrics (entity P/R/F per type, indicators, nexus,
+    tier) with calibration error, and save a reliability plot of the WRO-bar score per run."""
+    from service.evaluation import HEADLINE
+    from service.nlp.pipeline import Pipeline
+
+    names = ["rules", "models"] if compare else [pipeline_name or get_settings().pipeline]
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        pipeline = Pipeline.load(_settings(name))
+        for path in gold:
+            results[f"{path.name} · {name}"] = _evaluate_one(
+                path, pipeline, plot if len(gold) == 1 and not compare else None
+            )
+    if predictions and len(results) == 1:
+        rows = next(iter(results.values()))["_predictions"]
+        predictions.write_text("".join(json.dumps(p) + "\n" for p in rows), encoding="utf-8")
+    for scores in results.values():
+        scores.pop("_predictions")
     if as_json:
-        typer.echo(json.dumps({"pipeline": pipeline.versions.pipeline, "gold": str(gold), **scores}))
+        if len(results) == 1:
+            typer.echo(
+                json.dumps({"pipeline": names[0], "gold": str(gold[0]), **next(iter(results.values()))})
+            )
+        else:
+            typer.echo(json.dumps(results))
         return
-    table = Table(title=f"{gold.name}: {len(rows)} documents, pipeline {pipeline.name}")
+    entity_keys = [f"{t}_{m}" for t in ("producers", "commodities", "locations") for m in ("p", "r", "f1")]
+    keys = [*entity_keys, *[k for k in HEADLINE if k not in entity_keys], "wro_bar_ece"]
+    table = Table(title="WRO Triage evaluation")
     table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key in (*HEADLINE, "wro_bar_ece", "reliability_plot"):
-        table.add_row(key, str(scores[key]))
+    for column in results:
+        table.add_column(column, justify="right")
+    for key in keys:
+        table.add_row(key, *(str(scores[key]) for scores in results.values()))
     Console().print(table)
-    Console().print(
-        {"per_label_f1": scores["indicators_per_label_f1"], "tier_confusion": scores["tier_confusion"]}
-    )
+    for column, scores in results.items():
+        Console().print(f"{column}: reliability plot {scores['reliability_plot']}")
+        Console().print(
+            {"per_label_f1": scores["indicators_per_label_f1"], "tier_confusion": scores["tier_confusion"]}
+        )
 
 
 @corpus_app.command("stats")

@@ -78,8 +78,25 @@ def test_eval_prints_metrics(dev_set_path: Path) -> None:
         "us_nexus_accuracy",
         "tier_accuracy",
         "wro_bar_auc",
+        "wro_bar_ece",
     ):
         assert 0 <= metrics[key] <= 1
+    assert Path(metrics["reliability_plot"]).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.integration
+def test_eval_compares_pipelines_side_by_side(tmp_path: Path) -> None:
+    from service.config import REPO_ROOT
+
+    test_split = REPO_ROOT / "corpora" / "wro_triage" / "v1" / "test.jsonl"
+    lines = test_split.read_text(encoding="utf-8").splitlines(keepends=True)[:4]
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(lines), encoding="utf-8")
+    result = _run("eval", str(small), "--compare", "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert set(metrics) == {"small.jsonl · rules", "small.jsonl · models"}
+    assert all("producers_f1" in m and "wro_bar_ece" in m for m in metrics.values())
 
 
 @pytest.mark.integration

@@ -1,8 +1,9 @@
 """Evidence status of a sentence: does it assert the abuse, deny it, say it was fixed, or only talk about it?
 
 Negated, remediated and hypothetical mentions must not switch an indicator on ("workers now keep their
-passports"), while an authority's determination and a worker's own account are the strongest evidence. These
-cue rules are shared by the rules baseline and the trained tagger.
+passports"), while an authority's determination and a worker's own account are the strongest evidence. The
+cues are scoped: abuse described with a negation ("were not paid", "could not leave") is still affirmed, so a
+negation only counts when it denies an abusive act ("did not confiscate", "no worker was beaten").
 """
 
 from __future__ import annotations
@@ -11,33 +12,48 @@ import re
 
 from service.contract import EvidenceStatus
 
+_ABUSE_VERB = (
+    r"(retain|confiscat|withh[oe]ld|kept|keep|held|hold|took|taken|seiz|beat|hit|assault|abus|threat|intimidat|"
+    r"lock|restrict|confin|forc|deceiv|mislead|misled|trick|charg|deduct|owe|indebt|bond|punish|harass|coerc|"
+    r"exploit|isolat|detain|traffick|compel)"
+)
 _NEGATED = re.compile(
-    r"\b(not|never|no|none|nobody|neither|nor|without|den(y|ied|ies)|free of|no evidence|did ?n[o']t|"
-    r"does ?n[o']t|do ?n[o']t|was ?n[o']t|were ?n[o']t|is ?n[o']t|are ?n[o']t|has ?n[o']t|have ?n[o']t|"
-    r"had ?n[o']t|could ?n[o']t find|found no|rejects?|unfounded|unsubstantiated)\b",
+    rf"\b(not|never|n't|no longer)\s+(\w+\s+){{0,2}}{_ABUSE_VERB}\w*"
+    r"|\b(no|none of the|neither)\s+(\w+\s+){0,2}(workers?|employees?|crew|one|evidence|sign|signs|indication|"
+    r"indicators?|instances?|cases?|reports?|complaints?)\b(?!\s+(of\s+)?(leave|paid|pay|rest))"
+    r"|\b(found no|find no|did not find|could not (find|confirm|substantiate)|free (of|from)|"
+    r"den(y|ied|ies)|rejects?|unfounded|unsubstantiated|baseless|no evidence)\b"
+    r"|\b(paid (in )?full|paid on time|exactly as .{0,40}(promised|described|advertised)|as promised|"
+    r"come and go freely|(move|moved|leave|left) freely|kept their own|held their own)\b"
+    r"|\b(workers|crew|crew members|they|employees|we)(\s+(on|at|in|from|of|aboard)(\s+\S+){1,4}?)?\s+(all\s+)?"
+    r"(kept|keep|had|have|retained|held)\s+"
+    r"(their|our)\s+(own\s+)?(phones|passports|documents|papers|ids?)\b",
     re.IGNORECASE,
 )
 _REMEDIATED = re.compile(
-    r"\b(returned|reimburs\w*|repaid|refund\w*|remediat\w*|no longer|has since|have since|now (keep|hold|"
-    r"receive|get|have|control)|restored|corrected|abolished|ended the|were released|lifted|revok\w*|"
-    r"modif(y|ied|ies|ication)|compensat\w*|paid back|paid in full|back pay)\b",
+    r"\b(returned (all |the |their |its )?(passports|documents|papers|ids?|wages|fees)|(passports|documents) "
+    r"(were|have been|had been) returned|reimburs\w*|repaid|refund\w*|remediat\w*|no longer|has since|have since|"
+    r"now (keep|keeps|hold|holds|receive|receives|get|gets|have|has|control|controls|work|works|pay|pays|lets)|"
+    r"restored|corrected|abolished|(was|were|has been|have been) (ended|stopped|lifted|removed|dismissed|"
+    r"replaced)|lifted|revok\w*|modif(y|ied|ies|ication)|compensat\w*|paid back|back pay|back wages)\b",
     re.IGNORECASE,
 )
 _HYPOTHETICAL = re.compile(
-    r"\b(prohibit\w*|polic(y|ies)|code of conduct|must not|shall not|should|could|may|might|would|risk\w*|"
-    r"if|whether|require[sd]? (our )?suppliers|zero[- ]tolerance|commit\w*|pledge\w*|indicators? (include|of|"
-    r"such as)|such as|defined as|definition|can include|include[sd]?:|for example|common in|widespread in|"
-    r"vulnerable to|guidance|training|we expect|expect(s|ed)? suppliers|forbid\w*|ban(s|ned)? the)\b",
+    r"\b(prohibit\w*|polic(y|ies)|code of conduct|must not|must never|shall not|should|may|might|would|"
+    r"could(?! not|n't)|risk\w*|if|whether|require[sd]?|zero[- ]tolerance|commit\w*|pledge\w*|"
+    r"indicators? (include|of forced labou?r (include|are))|such as|defined as|definition|can (include|lead)|"
+    r"for example|common in|widespread in|vulnerable to|guidance|we expect|expect(s|ed)? suppliers|forbid\w*|"
+    r"ban(s|ned)? the|standard|standards|training)\b",
     re.IGNORECASE,
 )
 _REPORTED = re.compile(
     r"\b(CBP|Customs and Border Protection|Department of (Labor|Homeland Security|Justice|State)|DHS|DOL|"
     r"the court|indictment|indicted|convicted|pleaded guilty|sentenced|prosecutors?|jury|the agency|"
     r"investigation (found|identified|determined)|identified|determined|found that|finding|the government|"
-    r"authorities|inspectors?|labour inspect\w*|labor inspect\w*|Withhold Release Order)\b",
+    r"authorities|inspectors?|labou?r inspect\w*|Withhold Release Order|according to (the )?(complaint|charges))\b",
     re.IGNORECASE,
 )
-_FIRST_HAND = re.compile(r"(\b(I|we|my|our|me|us)\b|[\"“][^\"”]{8,})", re.IGNORECASE)
+_FIRST_HAND = re.compile(r"\b(I|[Ww]e|[Mm]y|[Oo]ur|me|us)\b|[\"“][^\"”]{8,}")
 
 
 def classify_status(sentence: str) -> EvidenceStatus:
@@ -50,6 +66,6 @@ def classify_status(sentence: str) -> EvidenceStatus:
         return "hypothetical"
     if _REPORTED.search(sentence):
         return "reported"
-    if re.search(r"\b(I|we|my|our)\b", sentence) or _FIRST_HAND.search(sentence):
+    if _FIRST_HAND.search(sentence):
         return "first_hand"
     return "affirmed"

@@ -71,8 +71,12 @@ class Pipeline:
         entity_extractor: EntityExtractor
         if manifest is not None and "entities" in manifest.models:
             nlp = spacy.load(manifest.path_of("entities"))
+            options = nlp.meta.get("wro_triage", {})
             entity_extractor = TrainedEntityExtractor.build(
-                nlp, reference, use_gazetteer=bool(manifest.models["entities"].get("order_gazetteer", False))
+                nlp,
+                reference,
+                order_gazetteer=bool(options.get("order_gazetteer", False)),
+                commodity_gazetteer=bool(options.get("commodity_gazetteer", False)),
             )
             entity_version = manifest.version_of("entities")
         else:
@@ -90,7 +94,8 @@ class Pipeline:
         encoder: SentenceEncoder | None = None
         indicator_model: IndicatorModel | None = None
         if manifest is not None and "indicators" in manifest.models:
-            encoder = SentenceEncoder.load(threads=settings.torch_threads)
+            adapter = manifest.path_of("encoder_adapter") if "encoder_adapter" in manifest.models else None
+            encoder = SentenceEncoder.load(threads=settings.torch_threads, adapter=adapter)
             indicator_model = IndicatorModel.load(manifest.path_of("indicators"))
             versions["indicators"] = manifest.version_of("indicators")
             versions["sentence_encoder"] = encoder.version

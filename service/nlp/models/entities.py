@@ -16,17 +16,24 @@ from spacy.tokens import Doc
 from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import ReferenceData
-from service.nlp.rules.entities import producer_matcher
+from service.nlp.rules.entities import commodity_matcher, producer_matcher
 
 
 @dataclass
 class TrainedEntityExtractor:
     normalizer: EntityNormalizer
     order_gazetteer: PhraseMatcher | None
+    commodity_gazetteer: PhraseMatcher | None
 
     @classmethod
-    def build(cls, nlp: Language, reference: ReferenceData, use_gazetteer: bool) -> TrainedEntityExtractor:
-        return cls(EntityNormalizer.build(reference), producer_matcher(nlp, reference) if use_gazetteer else None)
+    def build(cls, nlp: Language, reference: ReferenceData, order_gazetteer: bool, commodity_gazetteer: bool
+              ) -> TrainedEntityExtractor:
+        normalizer = EntityNormalizer.build(reference)
+        return cls(
+            normalizer,
+            producer_matcher(nlp, reference) if order_gazetteer else None,
+            commodity_matcher(nlp, normalizer) if commodity_gazetteer else None,
+        )
 
     def extract(self, doc: Doc) -> Entities:
         producers: dict[str, ProducerMention] = {}
@@ -51,6 +58,15 @@ class TrainedEntityExtractor:
                 if span.text in producers or any(s < span.end_char and span.start_char < e for s, e in taken):
                     continue
                 producers[span.text] = self.normalizer.producer(span.text, span.start_char, span.end_char, 0.9)
+        if self.commodity_gazetteer is not None:
+            recognised = [(e.start_char, e.end_char) for e in doc.ents]
+            for _id, start, end in self.commodity_gazetteer(doc):
+                span = doc[start:end]
+                if span.text.casefold() in {k.casefold() for k in commodities}:
+                    continue
+                if any(s < span.end_char and span.start_char < e for s, e in recognised):
+                    continue
+                commodities[span.text] = self.normalizer.commodity(span.text, span.start_char, span.end_char)
         return Entities(
             producers=list(producers.values()),
             commodities=list(commodities.values()),

