@@ -10,19 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-INDICATOR_IDS: tuple[str, ...] = (
-    "abuse_of_vulnerability",
-    "deception",
-    "restriction_of_movement",
-    "isolation",
-    "physical_sexual_violence",
-    "intimidation_threats",
-    "retention_of_identity_documents",
-    "withholding_of_wages",
-    "debt_bondage",
-    "abusive_working_living_conditions",
-    "excessive_overtime",
-)
+from service.labels import INDICATOR_IDS, PRESENT_STATUSES
+
+__all__ = ["INDICATOR_IDS", "PRESENT_STATUSES"]
 
 # The ILO operational rule needs both involuntariness and a menace of penalty; each indicator speaks mainly
 # to one of them (ILO 2012 survey guidelines group them this way).
@@ -43,7 +33,6 @@ COERCION = frozenset(
 
 Tier = Literal["insufficient", "reasonable", "conclusive"]
 EvidenceStatus = Literal["affirmed", "first_hand", "reported", "negated", "remediated", "hypothetical"]
-PRESENT_STATUSES: frozenset[str] = frozenset({"affirmed", "first_hand", "reported"})
 
 
 class _Strict(BaseModel):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from service.labels import INDICATOR_IDS
 from tests.ingest.samples import REPORT_TEXT, pdf_bytes
 
 TRIAGE = Path(sys.executable).parent / "triage"
@@ -131,16 +132,26 @@ def test_corpus_stats_json() -> None:
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
     assert stats["documents"] >= 800 and stats["near_duplicate_pairs"] == 0
-    assert set(stats["indicators"]) == {
-        "abuse_of_vulnerability",
-        "deception",
-        "restriction_of_movement",
-        "isolation",
-        "physical_sexual_violence",
-        "intimidation_threats",
-        "retention_of_identity_documents",
-        "withholding_of_wages",
-        "debt_bondage",
-        "abusive_working_living_conditions",
-        "excessive_overtime",
-    }
+    assert set(stats["indicators"]) == set(INDICATOR_IDS)
+
+
+@pytest.mark.integration
+def test_standalone_worker_processes_the_shared_queue(tmp_path: Path) -> None:
+    import os
+
+    from service.db.engine import make_engine, upgrade_database
+    from service.db.models import DocumentStatus
+    from service.documents import SubmissionMeta, get_document, submit_document
+
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    ids = [
+        submit_document(engine, f"{REPORT_TEXT} Copy {i}.".encode(), SubmissionMeta()).document.id
+        for i in range(3)
+    ]
+    result = _run("worker", "--once", env={**os.environ, "TRIAGE_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "processed 3 documents" in result.stderr
+    assert {get_document(engine, i).status for i in ids} == {DocumentStatus.DONE.value}
+    engine.dispose()

@@ -34,23 +34,11 @@ from typing import Any, TypedDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from service.labels import EVIDENCE_STATUSES, INDICATOR_IDS, PRESENT_STATUSES, TIERS
 from service.nlp.sentences import split_with_forced_boundaries
 
-INDICATORS = (
-    "abuse_of_vulnerability",
-    "deception",
-    "restriction_of_movement",
-    "isolation",
-    "physical_sexual_violence",
-    "intimidation_threats",
-    "retention_of_identity_documents",
-    "withholding_of_wages",
-    "debt_bondage",
-    "abusive_working_living_conditions",
-    "excessive_overtime",
-)
-STATUSES = ("affirmed", "first_hand", "reported", "negated", "remediated", "hypothetical")
-PRESENT_STATUSES = frozenset({"affirmed", "first_hand", "reported"})
+INDICATORS = INDICATOR_IDS
+STATUSES = EVIDENCE_STATUSES
 ENTITY_TYPES = ("PRODUCER", "COMMODITY", "LOCATION", "BUYER", "ORIGIN", "MARKET")
 GENRES = (
     "ngo_report",
@@ -70,7 +58,6 @@ GENRES = (
     "government_report",
 )
 SOURCE_TYPES = ("ngo_report", "news", "e_allegation", "government", "company", "other")
-TIERS = ("insufficient", "reasonable", "conclusive")
 HEADER_FIELDS = ("group", "genre", "source_type", "language", "us_nexus", "tier", "rationale")
 
 _DOC_START = re.compile(r"^=== DOC (\S+)\s*$", re.MULTILINE)

@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS, PRESENT_STATUSES
 from service.nlp.models.encoder import SentenceEncoder, with_context
+from service.nlp.models.indicators import STATUS_CLASSES
 from training.build_corpus import CORPUS_DIR
 
 CACHE_DIR = REPO_ROOT / "var" / "cache"
-STATUS_CLASSES = ("affirmed", "first_hand", "reported", "negated", "remediated", "hypothetical")
 
 
 @dataclass

@@ -28,8 +28,9 @@ import itertools
 from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS
 from service.nlp.models.encoder import packaged_model_dir
+from service.nlp.models.indicators import STATUS_CLASSES
 from service.nlp.rules.indicators import lexicon_hits
-from training.datasets import STATUS_CLASSES, SentenceSet, english, load_docs, sentence_set
+from training.datasets import SentenceSet, english, load_docs, sentence_set
 
 VERSION = "minilm-lora-multitask-1"
 MAX_TOKENS = 128

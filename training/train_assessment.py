@@ -99,7 +99,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "assessment")
     args = parser.parse_args()
     started = time.time()
-    pipeline = Pipeline.load(Settings(pipeline="models"))
+    pipeline = Pipeline.load(Settings(pipeline="models"), with_trained_assessment=False)
     splits = {name: english(load_docs(name)) for name in ("train", "dev", "test")}
     nexus = train_nexus(pipeline, splits["train"], splits["dev"])
     matrices = {name: factor_matrix(pipeline, nexus, docs) for name, docs in splits.items()}

@@ -63,7 +63,8 @@ class Pipeline:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, settings: Settings) -> Pipeline:
+    def load(cls, settings: Settings, with_trained_assessment: bool = True) -> Pipeline:
+        """Load every stage; training the assessment loads the stages it learns from without the old one."""
         reference = load_reference(settings.reference_dir)
         manifest = ModelManifest.load(settings.models_dir) if settings.pipeline == "models" else None
         if manifest is not None:
@@ -100,7 +101,12 @@ class Pipeline:
             versions["indicators"] = manifest.version_of("indicators")
             versions["sentence_encoder"] = encoder.version
         assessment_model: AssessmentModel | None = None
-        if manifest is not None and "assessment" in manifest.models and indicator_model is not None:
+        if (
+            with_trained_assessment
+            and manifest is not None
+            and "assessment" in manifest.models
+            and indicator_model is not None
+        ):
             assessment_model = AssessmentModel.load(manifest.path_of("assessment"))
             versions["assessment"] = versions["nexus"] = manifest.version_of("assessment")
         pipeline = cls(

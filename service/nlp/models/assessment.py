@@ -26,27 +26,10 @@ from service.contract import (
     NexusEvidence,
     UsNexus,
 )
+from service.nlp.cues import COMPANY_VOICE, COURT, FINDING, LIFTED, ORDER, SEIZURE, TRADE_NEWS, lead
 from service.nlp.models.indicators import sigmoid
 from service.nlp.rules.assessment import missing_elements
 from service.nlp.sentences import Sentence
-
-_ORDER = re.compile(r"\b(Withhold Release Order|WRO|detention order|detain\w*|Entity List|UFLPA)\b", re.IGNORECASE)
-_FINDING = re.compile(
-    r"\b(issu\w+|publish\w+|under|pursuant to|maintain\w*|formal)\b.{0,80}\bFinding\b|\bFinding\b.{0,80}"
-    r"\b(issued|published|conclusive\w*|probable cause|in force|against)\b|\b(seiz\w+|forfeit\w*)\b",
-)
-_LIFTED = re.compile(
-    r"\b(revok\w+|revocation|modif(y|ies|ied|ication)|lift\w*|no longer (produce|use|subject)|"
-    r"remediat\w+|allow\w* .{0,40}entry)\b",
-    re.IGNORECASE,
-)
-_COURT = re.compile(r"\b(convicted|sentenced|pleaded guilty|indict\w+|charged|jury|verdict|court)\b", re.IGNORECASE)
-_COMPANY = re.compile(
-    r"\b(our (suppliers?|company|policy|code|commitment|supply chain)|we (are committed|prohibit|require|take|"
-    r"have zero)|sustainability report|modern slavery statement|supplier code|social audit)\b",
-    re.IGNORECASE,
-)
-_TRADE = re.compile(r"\b(tariff\w*|duties|trade deficit|trade statistics|exports? rose|imports? fell)\b", re.I)
 
 FACTOR_NAMES: tuple[str, ...] = (
     "indicators_present",
@@ -62,6 +45,7 @@ FACTOR_NAMES: tuple[str, ...] = (
     "us_nexus_score",
     "order_in_text",
     "finding_in_text",
+    "seizure_in_text",
     "court_action",
     "lifted_or_remediated",
     "company_voice",
@@ -77,7 +61,7 @@ def document_factors(
     """The interpretable factors of one document, all numeric."""
     present = [i for i in indicators if i.present]
     statuses = {e.status for i in present for e in i.evidence}
-    lead = text[:700]
+    opening = lead(text)
     return {
         "indicators_present": float(min(len(present), 6)),
         "max_indicator_score": max((i.score for i in indicators), default=0.0),
@@ -92,12 +76,13 @@ def document_factors(
         "location_named": float(bool(entities.locations)),
         "known_order_linked": float(any(p.known_orders for p in entities.producers)),
         "us_nexus_score": nexus_score,
-        "order_in_text": float(bool(_ORDER.search(text))),
-        "finding_in_text": float(bool(_FINDING.search(text))),
-        "court_action": float(bool(_COURT.search(text))),
-        "lifted_or_remediated": float(bool(_LIFTED.search(lead))),
-        "company_voice": float(bool(_COMPANY.search(text))),
-        "trade_news": float(bool(_TRADE.search(lead))),
+        "order_in_text": float(bool(ORDER.search(text))),
+        "finding_in_text": float(bool(FINDING.search(text))),
+        "seizure_in_text": float(bool(SEIZURE.search(text))),
+        "court_action": float(bool(COURT.search(text))),
+        "lifted_or_remediated": float(bool(LIFTED.search(opening))),
+        "company_voice": float(bool(COMPANY_VOICE.search(text))),
+        "trade_news": float(bool(TRADE_NEWS.search(opening))),
         "length_log_sentences": math.log1p(len(sentences)),
     }
 

@@ -11,23 +11,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
+from service.labels import EVIDENCE_STATUSES
 from service.nlp.evidence_status import classify_status
 from service.nlp.rules.indicators import lexicon_hits
 from service.nlp.sentences import Sentence
 
-STATUS_CLASSES: tuple[EvidenceStatus, ...] = (
-    "affirmed",
-    "first_hand",
-    "reported",
-    "negated",
-    "remediated",
-    "hypothetical",
-)
+# The status head's output order is the label order of service.labels.
+STATUS_CLASSES = cast(tuple[EvidenceStatus, ...], EVIDENCE_STATUSES)
 MAX_EVIDENCE = 5
 
 

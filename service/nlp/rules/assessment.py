@@ -18,6 +18,7 @@ from service.contract import (
     NexusEvidence,
     UsNexus,
 )
+from service.nlp.cues import COMPANY_VOICE, FINDING, LIFTED, ORDER, lead
 from service.nlp.sentences import Sentence
 
 _NEXUS = [
@@ -51,24 +52,6 @@ _DOMESTIC = re.compile(
     re.IGNORECASE,
 )
 
-_FINDING = re.compile(r"\b(Finding|formal finding|forfeit\w*|seiz\w+ under)\b")
-_FINDING_ISSUED = re.compile(
-    r"\b(issu\w+|publish\w+|under|pursuant to|maintain\w*)\b.{0,80}\bFinding\b|\bFinding\b.{0,80}"
-    r"\b(issued|published|conclusive\w*|probable cause)\b|\bseiz\w+\b",
-    re.IGNORECASE,
-)
-_ORDER = re.compile(r"\b(Withhold Release Order|WRO|detention order|detain\w*|Entity List)\b", re.IGNORECASE)
-_LIFTED = re.compile(
-    r"\b(revok\w+|revocation|modif(y|ies|ied|ication)|lift\w*|no longer (produce|use|subject)|allows? .{0,40}"
-    r"into the U\.S\.|remediat\w+)\b",
-    re.IGNORECASE,
-)
-_COMPANY_VOICE = re.compile(
-    r"\b(our (suppliers?|company|policy|code|commitment)|we (are committed|prohibit|require|take)|"
-    r"sustainability report|modern slavery statement|audit (found|showed|report))\b",
-    re.IGNORECASE,
-)
-
 
 def assess_nexus(sentences: Sequence[Sentence]) -> UsNexus:
     evidence: list[NexusEvidence] = []
@@ -99,7 +82,6 @@ def assess(
     present = [i for i in indicators if i.present]
     involuntary = any(i.id in INVOLUNTARINESS for i in present)
     coercion = any(i.id in COERCION for i in present)
-    lead = text[:600]
     factors: dict[str, float | int | str | bool | None] = {
         "indicators_present": len(present),
         "ilo_involuntariness": involuntary,
@@ -108,10 +90,10 @@ def assess(
         "commodity_named": bool(entities.commodities),
         "location_named": bool(entities.locations),
         "us_nexus": nexus.present,
-        "order_in_text": bool(_ORDER.search(text)),
-        "finding_in_text": bool(_FINDING.search(text) and _FINDING_ISSUED.search(text)),
-        "lifted_or_remediated": bool(_LIFTED.search(lead)),
-        "company_voice": bool(_COMPANY_VOICE.search(text)),
+        "order_in_text": bool(ORDER.search(text)),
+        "finding_in_text": bool(FINDING.search(text)),
+        "lifted_or_remediated": bool(LIFTED.search(lead(text))),
+        "company_voice": bool(COMPANY_VOICE.search(text)),
         "known_order_linked": any(p.known_orders for p in entities.producers),
     }
     logit = -2.2

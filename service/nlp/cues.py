@@ -1,0 +1,42 @@
+"""Document-level cues shared by the rules assessment and the trained assessment's factors.
+
+What kind of document this is (an order, a Finding, a lifted order, a court case, a company's own voice, trade
+news) is decided by the same expressions in both, so the two assessments differ only in how they weigh them.
+"""
+
+from __future__ import annotations
+
+import re
+
+ORDER = re.compile(
+    r"\b(Withhold Release Order|WRO|detention order|detain\w*|Entity List|UFLPA)\b", re.IGNORECASE
+)
+# A Finding in force (capitalised, as CBP and the Federal Register write it), or goods seized or forfeited under
+# one; a seizure of drugs or counterfeits is not a Finding.
+FINDING = re.compile(
+    r"\b(issu\w+|publish\w+|under|pursuant to|maintain\w*|formal)\b.{0,80}\bFinding\b|\bFinding\b.{0,80}"
+    r"\b(issued|published|conclusive\w*|probable cause|in force|against)\b|\b(seiz\w+|forfeit\w*)\b.{0,80}\bFinding\b",
+)
+SEIZURE = re.compile(r"\b(seiz\w+|forfeit\w*)\b", re.IGNORECASE)
+LIFTED = re.compile(
+    r"\b(revok\w+|revocation|modif(y|ies|ied|ication)|lift\w*|no longer (produce|use|subject)|"
+    r"remediat\w+|allow\w* .{0,40}entry)\b",
+    re.IGNORECASE,
+)
+COURT = re.compile(
+    r"\b(convicted|sentenced|pleaded guilty|indict\w+|charged|jury|verdict|court)\b", re.IGNORECASE
+)
+COMPANY_VOICE = re.compile(
+    r"\b(our (suppliers?|company|policy|code|commitment|supply chain)|we (are committed|prohibit|require|take|"
+    r"have zero)|sustainability report|modern slavery statement|supplier code|social audit)\b",
+    re.IGNORECASE,
+)
+TRADE_NEWS = re.compile(
+    r"\b(tariff\w*|duties|trade deficit|trade statistics|exports? rose|imports? fell)\b", re.I
+)
+LEAD_CHARS = 700
+
+
+def lead(text: str) -> str:
+    """The opening of a document, where headlines and first paragraphs say whether an order was lifted."""
+    return text[:LEAD_CHARS]
