@@ -25,11 +25,11 @@ run: setup
 	$(BIN)/triage serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check service training tests
-	$(BIN)/ruff format --check service training tests
+	$(BIN)/ruff check service training tests benchmarks
+	$(BIN)/ruff format --check service training tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy service training tests
+	$(BIN)/mypy service training tests benchmarks
 
 test: setup lint typecheck
 	$(BIN)/pytest

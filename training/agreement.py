@@ -1,10 +1,11 @@
 """Inter-annotator agreement on a blind 10% sample of the corpus (Cohen's kappa per label).
 
 `sample` writes the sampled documents' plain text (no marks, no tier or nexus) for a second annotator;
-`score` compares the second annotator's marked-up file with the first annotation and prints kappa per label:
+`score` compares the second annotator's marked-up files (second_pass*.md) with the first annotation and prints
+kappa per label:
 sentence-level indicators, evidence status, sentence and document US nexus, tier, and token-level entities.
 
-usage: python training/agreement.py sample [--fraction 0.1]
+usage: python training/agreement.py sample [--fraction 0.1] [--prefixes gcbp,gtip --name gov]
        python training/agreement.py score [--json]
 """
 
@@ -30,7 +31,6 @@ from training.corpus_markup import ParsedDocument, parse_file
 
 AGREEMENT_DIR = CORPUS_DIR / "agreement"
 BLIND_INPUT = AGREEMENT_DIR / "blind_input.md"
-SECOND_PASS = AGREEMENT_DIR / "second_pass.md"
 SEED = 307
 
 
@@ -47,8 +47,11 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
     return (observed - expected) / (1.0 - expected)
 
 
-def sample_documents(fraction: float) -> list[dict[str, Any]]:
+def sample_documents(fraction: float, prefixes: set[str] | None = None) -> list[dict[str, Any]]:
+    """A stratified sample: the same fraction of every writer's slice (id prefix), by a fixed seed."""
     rows = [row for split in load_corpus(CORPUS_DIR).values() for row in split]
+    if prefixes:
+        rows = [row for row in rows if row["id"].split("-")[0] in prefixes]
     rng = random.Random(SEED)
     by_source: dict[str, list[dict[str, Any]]] = {}
     for row in sorted(rows, key=lambda r: r["id"]):
@@ -59,15 +62,16 @@ def sample_documents(fraction: float) -> list[dict[str, Any]]:
     return sorted(chosen, key=lambda r: r["id"])
 
 
-def write_blind_input(fraction: float) -> int:
-    docs = sample_documents(fraction)
+def write_blind_input(fraction: float, prefixes: set[str] | None = None, name: str = "") -> int:
+    docs = sample_documents(fraction, prefixes)
     AGREEMENT_DIR.mkdir(parents=True, exist_ok=True)
     parts = [
         f"=== DOC {d['id']}\ngroup: {d['group']}\ngenre: {d['genre']}\nsource_type: {d['source_type']}\n"
         f"language: {d['language']}\n---\n{d['text']}\n"
         for d in docs
     ]
-    BLIND_INPUT.write_text("\n".join(parts), encoding="utf-8")
+    target = BLIND_INPUT.with_name(f"blind_input{'_' + name if name else ''}.md")
+    target.write_text("\n".join(parts), encoding="utf-8")
     return len(docs)
 
 
@@ -102,7 +106,7 @@ def _project(first: dict[str, Any], second: ParsedDocument) -> list[dict[str, st
 
 def score() -> dict[str, Any]:
     firsts = {row["id"]: row for split in load_corpus(CORPUS_DIR).values() for row in split}
-    seconds = {doc.id: doc for doc in parse_file(SECOND_PASS)}
+    seconds = {doc.id: doc for path in sorted(AGREEMENT_DIR.glob("second_pass*.md")) for doc in parse_file(path)}
     common = sorted(set(seconds) & set(firsts))
     sentence_pairs: dict[str, tuple[list[bool], list[bool]]] = {i: ([], []) for i in INDICATOR_IDS}
     document_pairs: dict[str, tuple[list[bool], list[bool]]] = {i: ([], []) for i in INDICATOR_IDS}
@@ -169,9 +173,12 @@ def main() -> int:
     parser.add_argument("command", choices=["sample", "score"])
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--prefixes", default="", help="comma-separated writer slices to sample from (default all)")
+    parser.add_argument("--name", default="", help="suffix of the blind input file (blind_input_<name>.md)")
     args = parser.parse_args()
     if args.command == "sample":
-        print(f"wrote {write_blind_input(args.fraction)} documents to {BLIND_INPUT}")
+        prefixes = {p for p in args.prefixes.split(",") if p} or None
+        print(f"wrote {write_blind_input(args.fraction, prefixes, args.name)} documents to {AGREEMENT_DIR}")
         return 0
     result = score()
     print(json.dumps(result, indent=None if args.json else 1))

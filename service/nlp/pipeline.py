@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -60,7 +61,7 @@ class Pipeline:
     indicator_model: IndicatorModel | None = None
     assessment_model: AssessmentModel | None = None
     batch_size: int = 16
-    warnings: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, settings: Settings, with_trained_assessment: bool = True) -> Pipeline:
@@ -140,21 +141,34 @@ class Pipeline:
         if batch:
             yield from self._analyze_batch(batch)
 
+    def _timed(self, stage: str, started: float) -> float:
+        """Add the time since `started` to the stage's running total (read by the benchmark); returns now."""
+        now = time.perf_counter()
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + now - started
+        return now
+
     def _analyze_batch(self, batch: Sequence[tuple[str, str, str | None]]) -> list[Analysis]:
         texts = [text for _id, text, _lang in batch]
+        started = time.perf_counter()
         spacy_docs: list[Doc] = list(self.nlp.pipe(texts, batch_size=len(texts)))
+        started = self._timed("spacy", started)
         sentences = [split_sentences(text) for text in texts]
+        started = self._timed("sentences", started)
         features = self.sentence_features_for(sentences)
+        started = self._timed("encoder", started)
         out: list[Analysis] = []
         for index, ((doc_id, text, language), spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
             entities: Entities = self.entities.extract(spacy_doc)
+            started = self._timed("entities", started)
             indicators = self._indicators(text, sentences[index], features[index] if features else None)
+            started = self._timed("indicators", started)
             if self.assessment_model is not None and features is not None:
                 nexus = self.assessment_model.nexus.assess(sentences[index], features[index])
                 assessment = self.assessment_model.assess(text, sentences[index], entities, indicators, nexus)
             else:
                 nexus = assess_nexus(sentences[index])
                 assessment = assess(text, entities, indicators, nexus)
+            started = self._timed("nexus_and_assessment", started)
             out.append(
                 Analysis(
                     id=doc_id,
