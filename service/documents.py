@@ -12,12 +12,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from service.audit import audit
 from service.config import Settings
 from service.contract import Analysis
 from service.db.engine import session_scope
@@ -31,20 +31,14 @@ from service.db.models import (
     Submission,
     utcnow,
 )
+from service.errors import InvalidStateError, NotFoundError
 from service.ingest import ExtractionLimits, IngestError, extract_text
 from service.nlp.pipeline import Pipeline
+from service.review_facets import record_facets
 
 log = logging.getLogger(__name__)
 
 PIPELINE_ERROR = "pipeline_error"
-
-
-class NotFoundError(LookupError):
-    """No document with that id."""
-
-
-class InvalidStateError(ValueError):
-    """The document is not in a state that allows the action."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +57,6 @@ class SubmitResult:
     document: Document
     submission: Submission
     created: bool
-
-
-def audit(
-    session: Session, action: str, document_id: str | None, actor: str = "system", **details: Any
-) -> None:
-    session.add(AuditEvent(action=action, document_id=document_id, actor=actor, details=details))
 
 
 def limits_from(settings: Settings) -> ExtractionLimits:
@@ -188,6 +176,7 @@ def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, doc
         document.tier = analysis.assessment.tier
         document.wro_score = analysis.assessment.score
         document.updated_at = utcnow()
+        record_facets(session, document, analysis)
         session.add(
             AnalysisRecord(
                 document_id=document_id,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,19 @@ def expected_calibration_error(scores: Sequence[float], labels: Sequence[bool], 
             frequency = sum(1.0 for i in members if labels[i]) / len(members)
             total += len(members) / n * abs(confidence - frequency)
     return total
+
+
+def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
+    """Cohen's kappa of two label sequences; None when chance agreement is total (one class only)."""
+    if len(a) != len(b) or not a:
+        raise ValueError("need two non-empty sequences of equal length")
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    count_a, count_b = Counter(a), Counter(b)
+    expected = sum(count_a[k] * count_b[k] for k in set(count_a) | set(count_b)) / (n * n)
+    if expected >= 1.0:
+        return None
+    return (observed - expected) / (1.0 - expected)
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:

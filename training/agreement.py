@@ -17,7 +17,6 @@ import math
 import random
 import re
 import sys
-from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,25 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.contract import INDICATOR_IDS, PRESENT_STATUSES
 from service.corpus import load_corpus
+from service.evaluation import cohen_kappa
 from training.build_corpus import CORPUS_DIR
 from training.corpus_markup import ParsedDocument, parse_file
 
 AGREEMENT_DIR = CORPUS_DIR / "agreement"
 BLIND_INPUT = AGREEMENT_DIR / "blind_input.md"
 SEED = 307
-
-
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
-    """Cohen's kappa of two label sequences; None when chance agreement is total (one class only)."""
-    if len(a) != len(b) or not a:
-        raise ValueError("need two non-empty sequences of equal length")
-    n = len(a)
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    count_a, count_b = Counter(a), Counter(b)
-    expected = sum(count_a[k] * count_b[k] for k in set(count_a) | set(count_b)) / (n * n)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1.0 - expected)
 
 
 def sample_documents(fraction: float, prefixes: set[str] | None = None) -> list[dict[str, Any]]:
@@ -106,7 +93,9 @@ def _project(first: dict[str, Any], second: ParsedDocument) -> list[dict[str, st
 
 def score() -> dict[str, Any]:
     firsts = {row["id"]: row for split in load_corpus(CORPUS_DIR).values() for row in split}
-    seconds = {doc.id: doc for path in sorted(AGREEMENT_DIR.glob("second_pass*.md")) for doc in parse_file(path)}
+    seconds = {
+        doc.id: doc for path in sorted(AGREEMENT_DIR.glob("second_pass*.md")) for doc in parse_file(path)
+    }
     common = sorted(set(seconds) & set(firsts))
     sentence_pairs: dict[str, tuple[list[bool], list[bool]]] = {i: ([], []) for i in INDICATOR_IDS}
     document_pairs: dict[str, tuple[list[bool], list[bool]]] = {i: ([], []) for i in INDICATOR_IDS}
@@ -173,7 +162,9 @@ def main() -> int:
     parser.add_argument("command", choices=["sample", "score"])
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--prefixes", default="", help="comma-separated writer slices to sample from (default all)")
+    parser.add_argument(
+        "--prefixes", default="", help="comma-separated writer slices to sample from (default all)"
+    )
     parser.add_argument("--name", default="", help="suffix of the blind input file (blind_input_<name>.md)")
     args = parser.parse_args()
     if args.command == "sample":

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service import __version__
 from service.config import Settings, get_settings
 from service.db.engine import make_engine, upgrade_database
-from service.documents import InvalidStateError, NotFoundError
+from service.errors import InvalidStateError, NotFoundError
 from service.nlp.pipeline import Pipeline
 from service.worker import InProcessWorker
 
@@ -112,7 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content={"code": "invalid_request", "message": "the request is invalid", "errors": errors},
         )
 
+    from service.api.review_routes import router as review_router
     from service.api.routes import router
 
     app.include_router(router)
+    app.include_router(review_router)
     return app

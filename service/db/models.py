@@ -67,6 +67,8 @@ class Document(SQLModel, table=True):
     attempts: int = 0
     tier: str | None = Field(default=None, index=True, max_length=16)
     wro_score: float | None = None
+    priority: float | None = Field(default=None, index=True)
+    uncertainty: float | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     claimed_at: datetime | None = None
@@ -109,3 +111,41 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     document_id: str | None = Field(default=None, index=True, max_length=32)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DocumentTag(SQLModel, table=True):
+    """Facets of the latest analysis (present indicators, commodity ids, production countries) for queue filters;
+    rewritten with each analysis, because they are derived from it."""
+
+    __tablename__ = "document_tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
+    kind: str = Field(max_length=16, index=True)
+    value: str = Field(max_length=128, index=True)
+
+
+class ReviewClaim(SQLModel, table=True):
+    """A reviewer's hold on a document; expires so an abandoned claim returns the document to the queue."""
+
+    __tablename__ = "review_claim"
+
+    document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=32)
+    reviewer: str = Field(max_length=256)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class Decision(SQLModel, table=True):
+    """A reviewer's decision on a document. Its own row: it never overwrites the machine's analysis."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
+    analysis_id: str | None = Field(default=None, foreign_key="analysis.id", max_length=32)
+    reviewer: str = Field(max_length=256, index=True)
+    action: str = Field(max_length=16)
+    tier: str | None = Field(default=None, max_length=16)
+    indicators: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    entities: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
