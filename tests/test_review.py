@@ -1,0 +1,43 @@
+"""Review-queue domain functions on SQLite and again on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.config import Settings
+from service.db.engine import make_engine, upgrade_database
+from service.documents import SubmissionMeta, claim_document, process_document, submit_document
+from service.nlp.pipeline import Pipeline
+from service.review import ClaimConflictError, QueueFilter, agreement, claim, decide, queue
+
+TEXTS = [
+    "Crew of the Hai Feng 18 longliner said the captain kept their passports and beat them; the tuna goes to a US "
+    "importer.",
+    "A short note about tariffs on steel pipe imports.",
+]
+
+
+def test_queue_claims_and_decisions(database_url: str, pipeline: Pipeline) -> None:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    ids = []
+    for text in TEXTS:
+        doc = submit_document(engine, text.encode(), SubmissionMeta()).document
+        assert claim_document(engine, doc.id)
+        process_document(engine, pipeline, Settings(database_url=database_url), doc.id)
+        ids.append(doc.id)
+    ordered = [d.id for d in queue(engine, QueueFilter(), "priority", 10, 0)]
+    assert ordered == ids
+    assert [
+        d.id
+        for d in queue(engine, QueueFilter(indicator="retention_of_identity_documents"), "priority", 10, 0)
+    ] == ids[:1]
+    claim(engine, ids[0], "alice")
+    with pytest.raises(ClaimConflictError):
+        claim(engine, ids[0], "bob")
+    assert [d.id for d in queue(engine, QueueFilter(), "priority", 10, 0)] == ids[1:]
+    decide(engine, ids[0], "alice", "confirm")
+    decide(engine, ids[0], "bob", "correct", tier="conclusive")
+    result = agreement(engine)
+    assert result.documents == 1 and result.tier_agreement in (0.0, 1.0)
+    engine.dispose()
