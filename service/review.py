@@ -38,6 +38,11 @@ class ClaimConflictError(RuntimeError):
     """Another reviewer holds an unexpired claim on the document."""
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for what was stored as UTC; PostgreSQL returns aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     tier: str | None = None
@@ -96,9 +101,7 @@ def claim(
             raise InvalidStateError(f"document {document_id} is {document.status}, not ready for review")
         current = session.get(ReviewClaim, document_id)
         if current is not None:
-            expires = (
-                current.expires_at if current.expires_at.tzinfo else current.expires_at.replace(tzinfo=UTC)
-            )
+            expires = _aware(current.expires_at)
             if current.reviewer != reviewer and expires > now:
                 raise ClaimConflictError(f"claimed by another reviewer until {expires.isoformat()}")
             current.reviewer = reviewer
@@ -149,8 +152,7 @@ def decide(
             raise NotFoundError(document_id)
         held = session.get(ReviewClaim, document_id)
         if held is not None:
-            expires = held.expires_at if held.expires_at.tzinfo else held.expires_at.replace(tzinfo=UTC)
-            if held.reviewer != reviewer and expires > now:
+            if held.reviewer != reviewer and _aware(held.expires_at) > now:
                 raise ClaimConflictError("another reviewer holds this document")
             session.delete(held)
         record = session.exec(
