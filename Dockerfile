@@ -12,7 +12,7 @@ RUN python -m venv .venv && .venv/bin/pip install --quiet --upgrade pip setuptoo
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PATH=/app/.venv/bin:$PATH \
-    TRIAGE_HOST=0.0.0.0 TRIAGE_DATABASE_URL=sqlite:////data/triage.db
+    TRIAGE_HOST=0.0.0.0 TRIAGE_DATABASE_URL=sqlite:////data/triage.db TRIAGE_MODELS_DIR=/app/models
 RUN useradd --create-home --uid 10001 triage && mkdir -p /data && chown triage /data
 WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv

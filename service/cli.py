@@ -234,17 +234,13 @@ def ingest(
             progress.advance(task)
     err.print(f"stored {len(files)} files ({new} new documents)")
     if process:
-        from service.documents import claim_document, next_queued, process_document
         from service.nlp.pipeline import Pipeline
+        from service.worker import drain_queue
 
         pipeline = Pipeline.load(settings)
         with Progress(*columns, console=err) as progress:
             task = progress.add_task("analysing", total=None)
-            while batch := next_queued(engine, 32):
-                for document_id in batch:
-                    if claim_document(engine, document_id):
-                        process_document(engine, pipeline, settings, document_id)
-                        progress.advance(task)
+            drain_queue(engine, pipeline, settings, on_processed=lambda _id: progress.advance(task))
     engine.dispose()
 
 
@@ -255,7 +251,7 @@ def _evaluate_one(gold: Path, pipeline: Any, plot: Path | None) -> dict[str, Any
     rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
     analyses = list(pipeline.analyze_many([(str(r["id"]), r["text"], r.get("language")) for r in rows]))
     preds = {a.id: a.model_dump(mode="json") for a in analyses}
-    scores: dict[str, Any] = score_predictions(rows, preds).as_dict()
+    scores: dict[str, Any] = score_predictions(rows, preds)
     bar_scores = [float(preds[str(r["id"])]["assessment"]["score"]) for r in rows]
     bar_labels = [r["gold"]["tier"] != "insufficient" for r in rows]
     scores["wro_bar_ece"] = round(expected_calibration_error(bar_scores, bar_labels), 3)

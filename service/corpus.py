@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from service.config import REPO_ROOT
-from service.contract import INDICATOR_IDS, PRESENT_STATUSES
+from service.db.models import SourceType
+from service.labels import EVIDENCE_STATUSES, INDICATOR_IDS, PRESENT_STATUSES, TIERS
 
 SPLITS = ("train", "dev", "test")
 ENTITY_LABELS = frozenset({"PRODUCER", "COMMODITY", "LOCATION", "BUYER", "ORIGIN", "MARKET"})
-STATUSES = frozenset({"affirmed", "first_hand", "reported", "negated", "remediated", "hypothetical"})
-TIERS = frozenset({"insufficient", "reasonable", "conclusive"})
-SOURCE_TYPES = frozenset({"ngo_report", "news", "e_allegation", "government", "company", "other"})
+SOURCE_TYPES = frozenset(s.value for s in SourceType)
 NEAR_DUPLICATE_JACCARD = 0.5
 _SHINGLE = 5
 
@@ -86,7 +85,7 @@ def validate_document(doc: dict[str, Any]) -> list[str]:
         for ind in sentence["indicators"]:
             if ind["id"] not in INDICATOR_IDS:
                 problems.append(f"{ident}: unknown indicator {ind['id']!r}")
-            if ind["status"] not in STATUSES:
+            if ind["status"] not in EVIDENCE_STATUSES:
                 problems.append(f"{ident}: unknown status {ind['status']!r}")
     present = sorted(
         {i["id"] for s in doc["sentences"] for i in s["indicators"] if i["status"] in PRESENT_STATUSES}

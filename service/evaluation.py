@@ -11,7 +11,6 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +92,24 @@ def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     return wins / (len(pos) * len(neg))
 
 
-def expected_calibration_error(scores: Sequence[float], labels: Sequence[bool], bins: int = 10) -> float:
-    """Mean gap between predicted probability and observed frequency over equal-width bins, weighted by bin size."""
-    total = 0.0
-    n = len(scores)
+def calibration_bins(
+    scores: Sequence[float], labels: Sequence[bool], bins: int = 10
+) -> list[tuple[float, float, int]]:
+    """(mean predicted probability, observed frequency, count) for each non-empty equal-width bin."""
+    out: list[tuple[float, float, int]] = []
     for b in range(bins):
         low, high = b / bins, (b + 1) / bins
         members = [i for i, s in enumerate(scores) if low <= s < high or (b == bins - 1 and s == 1.0)]
         if members:
             confidence = sum(scores[i] for i in members) / len(members)
             frequency = sum(1.0 for i in members if labels[i]) / len(members)
-            total += len(members) / n * abs(confidence - frequency)
-    return total
+            out.append((confidence, frequency, len(members)))
+    return out
+
+
+def expected_calibration_error(scores: Sequence[float], labels: Sequence[bool], bins: int = 10) -> float:
+    """Mean gap between predicted probability and observed frequency over equal-width bins, weighted by bin size."""
+    return sum(n / len(scores) * abs(c - f) for c, f, n in calibration_bins(scores, labels, bins))
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
@@ -124,16 +129,6 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
 
 
-@dataclass
-class Scores:
-    """All metrics for one run; `as_dict` uses the reference scorer's key names."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.values)
-
-
 def _pred_texts(pred: Mapping[str, Any], key: str) -> list[str]:
     ents = pred.get("entities", {}).get(key, [])
     return [e["text"] if isinstance(e, dict) else str(e) for e in ents]
@@ -141,7 +136,8 @@ def _pred_texts(pred: Mapping[str, Any], key: str) -> list[str]:
 
 def score_predictions(
     gold_rows: Sequence[Mapping[str, Any]], preds: Mapping[str, Mapping[str, Any]]
-) -> Scores:
+) -> dict[str, Any]:
+    """All metrics for one run, under the reference scorer's key names."""
     res: dict[str, Any] = {"documents": len(gold_rows), "missing_predictions": 0}
     ent = {t: [0, 0, 0, 0] for t in ENTITY_TYPES}
     ind = {i: [0, 0, 0] for i in INDICATOR_IDS}
@@ -232,7 +228,7 @@ def score_predictions(
     bar_auc = roc_auc(bar_scores, bar_labels)
     res["wro_bar_auc"] = round(bar_auc, 3) if bar_auc is not None else None
     res["tier_confusion"] = {f"{g}->{p}": n for (g, p), n in confusion.items() if n}
-    return Scores(res)
+    return res
 
 
 HEADLINE = (
@@ -259,14 +255,10 @@ def reliability_plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    centres, frequencies, counts = [], [], []
-    for b in range(bins):
-        low, high = b / bins, (b + 1) / bins
-        members = [i for i, s in enumerate(scores) if low <= s < high or (b == bins - 1 and s == 1.0)]
-        if members:
-            centres.append(sum(scores[i] for i in members) / len(members))
-            frequencies.append(sum(1.0 for i in members if labels[i]) / len(members))
-            counts.append(len(members))
+    binned = calibration_bins(scores, labels, bins)
+    centres = [c for c, _, _ in binned]
+    frequencies = [f for _, f, _ in binned]
+    counts = [n for _, _, n in binned]
     figure, axis = plt.subplots(figsize=(5, 5))
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     axis.plot(centres, frequencies, marker="o", label="WRO-bar score")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -23,7 +24,11 @@ STALE_AFTER = timedelta(minutes=10)
 
 
 def drain_queue(
-    engine: Engine, pipeline: Pipeline, settings: Settings, stop: threading.Event | None = None
+    engine: Engine,
+    pipeline: Pipeline,
+    settings: Settings,
+    stop: threading.Event | None = None,
+    on_processed: Callable[[str], None] | None = None,
 ) -> int:
     """Process queued documents until none is left; returns how many this call processed."""
     processed = 0
@@ -35,6 +40,8 @@ def drain_queue(
             if claim_document(engine, document_id):
                 process_document(engine, pipeline, settings, document_id)
                 processed += 1
+                if on_processed is not None:
+                    on_processed(document_id)
     return processed
 
 

@@ -29,7 +29,7 @@ def test_metrics_match_reference_scorer(dev_set_path: Path, pipeline: Pipeline, 
         text=True,
     )
     expected = json.loads(reference.stdout)
-    ours = score_predictions(rows, {a.id: a.model_dump(mode="json") for a in analyses}).as_dict()
+    ours = score_predictions(rows, {a.id: a.model_dump(mode="json") for a in analyses})
     assert ours == expected
 
 
@@ -78,7 +78,7 @@ def test_scores_on_a_tiny_gold_set() -> None:
             "assessment": {"tier": "insufficient", "score": 0.1},
         },
     }
-    scores = score_predictions(gold, preds).as_dict()
+    scores = score_predictions(gold, preds)
     assert scores["producers_p"] == 0.5 and scores["producers_r"] == 1.0
     assert scores["indicators_micro_f1"] == 1.0
     assert scores["us_nexus_accuracy"] == 0.5

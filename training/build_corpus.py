@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import Settings
-from service.nlp.reference import ReferenceData, load_reference
+from service.nlp.normalize import EntityNormalizer
+from service.nlp.reference import load_reference
 from training.corpus_markup import ParsedDocument, parse_file
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "corpora" / "wro_triage" / "v1"
@@ -36,50 +36,29 @@ def split_of(group: str) -> str:
     return next(name for name, bound in SPLIT_BOUNDS if fraction <= bound)
 
 
-def _commodity_index(reference: ReferenceData) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for fact in reference.commodities.values():
-        for surface in fact.surfaces:
-            index.setdefault(surface.casefold(), fact.id)
-    return index
-
-
-def _commodity_id(surface: str, index: dict[str, str]) -> str | None:
-    """Longest known commodity name inside the mention ('frozen whiteleg shrimp' -> shrimp)."""
-    words = re.findall(r"[\w'-]+", surface.casefold())
-    for size in range(len(words), 0, -1):
-        for start in range(len(words) - size + 1):
-            phrase = " ".join(words[start : start + size])
-            for candidate in (phrase, phrase[:-1] if phrase.endswith("s") else phrase, phrase[:-3] + "y"):
-                if candidate in index:
-                    return index[candidate]
-    return None
-
-
-def normalise(doc: ParsedDocument, reference: ReferenceData, commodities: dict[str, str]) -> dict[str, Any]:
+def normalise(doc: ParsedDocument, normalizer: EntityNormalizer) -> dict[str, Any]:
     row = doc.to_json()
     for entity in row["entities"]:
         if entity["label"] in ("LOCATION", "ORIGIN", "MARKET"):
-            country, region = reference.country_code(entity["text"])
+            country, region = normalizer.reference.country_code(entity["text"])
             entity["country"] = country
             entity["region"] = region
         elif entity["label"] == "COMMODITY":
-            entity["normalized"] = _commodity_id(entity["text"], commodities)
+            entity["normalized"] = normalizer.commodity_id(entity["text"])
     row["split"] = split_of(str(row["group"]))
     row["source_file"] = f"{doc.header.get('_file', '')}"
     return row
 
 
 def build() -> dict[str, list[dict[str, Any]]]:
-    reference = load_reference(Settings().reference_dir)
-    commodities = _commodity_index(reference)
+    normalizer = EntityNormalizer.build(load_reference(Settings().reference_dir))
     splits: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in SPLIT_BOUNDS}
     for path in sorted(SOURCE_DIR.glob("*/*.md")):
         if path.parent.name in EXCLUDED_SOURCES:
             continue
         for doc in parse_file(path):
             doc.header["_file"] = str(path.relative_to(CORPUS_DIR))
-            row = normalise(doc, reference, commodities)
+            row = normalise(doc, normalizer)
             splits[row["split"]].append(row)
     return splits
 

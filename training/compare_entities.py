@@ -35,7 +35,7 @@ def evaluate(
     for row, doc in zip(rows, docs, strict=True):
         entities = extractor.extract(doc)  # type: ignore[attr-defined]
         preds[str(row["id"])] = {"entities": entities.model_dump(mode="json")}
-    scores = score_predictions(rows, preds).as_dict()
+    scores = score_predictions(rows, preds)
     keys = ("producers_f1", "commodities_f1", "locations_f1")
     return {**{k: scores[k] for k in keys}, "mean_f1": round(sum(scores[k] for k in keys) / 3, 3)}
 

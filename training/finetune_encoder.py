@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -168,7 +167,6 @@ def main() -> int:
     }
     (args.out / "wro_triage_meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     print(f"saved adapter to {args.out} in {time.time() - started:.0f}s")
-    np.random.seed(0)
     return 0
 
 

@@ -27,7 +27,6 @@ from service.config import REPO_ROOT, Settings
 from service.evaluation import expected_calibration_error
 from service.nlp.models.assessment import FACTOR_NAMES, AssessmentModel, NexusModel, document_factors
 from service.nlp.models.encoder import with_context
-from service.nlp.models.indicators import indicator_features
 from service.nlp.pipeline import Pipeline
 from service.nlp.sentences import Sentence, split_sentences
 from training.datasets import embed_cached, english, load_docs, sentence_set
@@ -39,15 +38,12 @@ def document_features(
     pipeline: Pipeline, docs: list[dict[str, Any]]
 ) -> list[tuple[list[Sentence], NDArray[np.float32]]]:
     """Sentences and encoder features of each document, with embeddings from the on-disk cache."""
-    assert pipeline.encoder is not None and pipeline.indicator_model is not None
+    encoder = pipeline.encoder
+    assert encoder is not None
     split = [split_sentences(d["text"]) for d in docs]
-    flat = [s.text for sentences in split for s in sentences]
-    boundaries = [0]
-    for sentences in split:
-        boundaries.append(boundaries[-1] + len(sentences))
-    contextual = with_context(embed_cached(pipeline.encoder, flat), boundaries)
-    full = indicator_features(contextual, flat, pipeline.indicator_model.use_lexicon)
-    return [(split[i], full[boundaries[i] : boundaries[i + 1]]) for i in range(len(docs))]
+    features = pipeline.sentence_features_for(split, embed=lambda texts: embed_cached(encoder, texts))
+    assert features is not None
+    return list(zip(split, features, strict=True))
 
 
 def train_nexus(

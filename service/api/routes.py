@@ -187,11 +187,6 @@ async def submit(
                 current.failure_code or "failed",
                 f"document {document.id} failed: {current.failure_message}",
             )
-        if state.worker is None and state.pipeline is not None:
-            from service.worker import drain_queue
-
-            await run_in_threadpool(drain_queue, state.engine, state.pipeline, state.settings)
-            continue
         await asyncio.sleep(0.1)
     raise _error(
         504, "timeout", f"document {document.id} is stored but not yet analysed; poll its status URL"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -160,7 +160,7 @@ class Pipeline:
         for index, ((doc_id, text, language), spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
             entities: Entities = self.entities.extract(spacy_doc)
             started = self._timed("entities", started)
-            indicators = self._indicators(text, sentences[index], features[index] if features else None)
+            indicators = self._indicators(sentences[index], features[index] if features else None)
             started = self._timed("indicators", started)
             if self.assessment_model is not None and features is not None:
                 nexus = self.assessment_model.nexus.assess(sentences[index], features[index])
@@ -182,21 +182,26 @@ class Pipeline:
             )
         return out
 
-    def sentence_features_for(self, sentences: list[list[Sentence]]) -> list[NDArray[np.float32]] | None:
-        """Encoder features for every sentence of the batch, in one encoder call."""
+    def sentence_features_for(
+        self,
+        sentences: list[list[Sentence]],
+        embed: Callable[[list[str]], NDArray[np.float32]] | None = None,
+    ) -> list[NDArray[np.float32]] | None:
+        """Encoder features for every sentence of the batch, in one encoder call (`embed` replaces the
+        encoder call, e.g. with the training scripts' embedding cache)."""
         if self.encoder is None or self.indicator_model is None:
             return None
         flat = [s.text for doc in sentences for s in doc]
         boundaries = [0]
         for doc in sentences:
             boundaries.append(boundaries[-1] + len(doc))
-        contextual = with_context(self.encoder.encode(flat), boundaries)
+        contextual = with_context((embed or self.encoder.encode)(flat), boundaries)
         full = indicator_features(contextual, flat, self.indicator_model.use_lexicon)
         return [full[start:end] for start, end in itertools.pairwise(boundaries)]
 
     def _indicators(
-        self, text: str, sentences: list[Sentence], features: NDArray[np.float32] | None
+        self, sentences: list[Sentence], features: NDArray[np.float32] | None
     ) -> list[IndicatorResult]:
         if self.indicator_model is not None and features is not None:
             return self.indicator_model.tag(sentences, features)
-        return tag_indicators(text, sentences)
+        return tag_indicators(sentences)

@@ -120,7 +120,7 @@ def lexicon_hits(sentence: str) -> list[int]:
     return [int(any(p.search(sentence) for p in _COMPILED[indicator])) for indicator in INDICATOR_IDS]
 
 
-def tag_indicators(text: str, sentences: Sequence[Sentence]) -> list[IndicatorResult]:
+def tag_indicators(sentences: Sequence[Sentence]) -> list[IndicatorResult]:
     """Indicator decisions with evidence sentences; discounted mentions are listed apart."""
     all_eleven = re.compile(r"\b(all|each of the) (11|eleven)\b.{0,40}indicators", re.IGNORECASE)
     results: list[IndicatorResult] = []
