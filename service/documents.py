@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from service.audit import audit
+from service.cases import assign_case, store_embedding
 from service.config import Settings
 from service.contract import Analysis
 from service.db.engine import session_scope
@@ -34,6 +35,7 @@ from service.db.models import (
 from service.errors import InvalidStateError, NotFoundError
 from service.ingest import ExtractionLimits, IngestError, extract_text
 from service.nlp.pipeline import Pipeline
+from service.nlp.similarity import DocumentEmbedder
 from service.review_facets import record_facets
 
 log = logging.getLogger(__name__)
@@ -72,52 +74,76 @@ def submit_document(
     engine: Engine, content: bytes, meta: SubmissionMeta, actor: str = "anonymous"
 ) -> SubmitResult:
     """Store the bytes and a submission; a new content is queued for processing, a known one is reused."""
-    digest = hashlib.sha256(content).hexdigest()
     with session_scope(engine) as session:
-        document = session.exec(select(Document).where(Document.sha256 == digest)).first()
-        created = document is None
-        if document is None:
-            if session.get(Blob, digest) is None:
-                session.add(Blob(sha256=digest, size=len(content), content=content))
-            document = Document(
-                sha256=digest,
-                filename=meta.filename,
-                source_type=meta.source_type.value,
-                language=meta.language,
-                status=DocumentStatus.QUEUED.value,
-            )
-            session.add(document)
-            session.flush()
-        submission = Submission(
-            document_id=document.id,
+        return submit_in_session(session, content, meta, actor)
+
+
+def submit_in_session(session: Session, content: bytes, meta: SubmissionMeta, actor: str) -> SubmitResult:
+    """`submit_document` inside a caller's transaction (a batch stores a member and its place in the batch
+    together, so a crash never leaves one without the other)."""
+    digest = hashlib.sha256(content).hexdigest()
+    document = session.exec(select(Document).where(Document.sha256 == digest)).first()
+    created = document is None
+    if document is None:
+        if session.get(Blob, digest) is None:
+            session.add(Blob(sha256=digest, size=len(content), content=content))
+        document = Document(
+            sha256=digest,
             filename=meta.filename,
             source_type=meta.source_type.value,
-            source_url=meta.source_url,
             language=meta.language,
-            submitter_ref=meta.submitter_ref,
+            status=DocumentStatus.QUEUED.value,
         )
-        session.add(submission)
-        audit(
-            session,
-            "submitted" if created else "resubmitted",
-            document.id,
-            actor,
-            submission_id=submission.id,
-            size=len(content),
-            filename=meta.filename,
-        )
+        session.add(document)
+        session.flush()
+    submission = Submission(
+        document_id=document.id,
+        filename=meta.filename,
+        source_type=meta.source_type.value,
+        source_url=meta.source_url,
+        language=meta.language,
+        submitter_ref=meta.submitter_ref,
+    )
+    session.add(submission)
+    audit(
+        session,
+        "submitted" if created else "resubmitted",
+        document.id,
+        actor,
+        submission_id=submission.id,
+        size=len(content),
+        filename=meta.filename,
+    )
     return SubmitResult(document=document, submission=submission, created=created)
 
 
-def claim_document(engine: Engine, document_id: str) -> bool:
-    """Atomically move a queued document to processing; False if someone else has it."""
+def claim_document(engine: Engine, document_id: str, worker: str = "local") -> bool:
+    """Atomically move a queued document to processing; False if someone else has it (or it is done)."""
     with session_scope(engine) as session:
         result = session.execute(
             update(Document)
             .where(col(Document.id) == document_id, col(Document.status) == DocumentStatus.QUEUED.value)
             .values(
-                status=DocumentStatus.PROCESSING.value, claimed_at=utcnow(), attempts=Document.attempts + 1
+                status=DocumentStatus.PROCESSING.value,
+                claimed_at=utcnow(),
+                claimed_by=worker,
+                attempts=Document.attempts + 1,
             )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_claim(engine: Engine, document_id: str, worker: str) -> bool:
+    """Give a document this worker claimed back to the queue (after a transient failure)."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(Document)
+            .where(
+                col(Document.id) == document_id,
+                col(Document.status) == DocumentStatus.PROCESSING.value,
+                col(Document.claimed_by) == worker,
+            )
+            .values(status=DocumentStatus.QUEUED.value, claimed_at=None, claimed_by=None)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -133,20 +159,72 @@ def next_queued(engine: Engine, limit: int = 8) -> list[str]:
         return list(rows)
 
 
-def requeue_stale(engine: Engine, older_than: timedelta) -> int:
-    """Give documents whose worker died mid-processing back to the queue."""
+def requeue_stale(engine: Engine, older_than: timedelta, abandoned_by: Iterable[str] = ()) -> int:
+    """Give documents whose worker died mid-processing back to the queue: those claimed longer ago than
+    the lease, and at once those claimed by workers known to be dead (`abandoned_by`)."""
     cutoff = datetime.now(UTC) - older_than
+    dead = list(abandoned_by)
+    stale = col(Document.claimed_at) < cutoff
+    condition = or_(stale, col(Document.claimed_by).in_(dead)) if dead else stale
     with session_scope(engine) as session:
         result = session.execute(
             update(Document)
-            .where(col(Document.status) == DocumentStatus.PROCESSING.value, col(Document.claimed_at) < cutoff)
-            .values(status=DocumentStatus.QUEUED.value, claimed_at=None)
+            .where(col(Document.status) == DocumentStatus.PROCESSING.value, condition)
+            .values(status=DocumentStatus.QUEUED.value, claimed_at=None, claimed_by=None)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, document_id: str) -> Document:
-    """Extract text and analyse a claimed document; failures become the document's failed state."""
+def processing_claimants(engine: Engine) -> set[str]:
+    """Who holds documents in processing now (to find claims left by dead workers)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Document.claimed_by).where(Document.status == DocumentStatus.PROCESSING.value).distinct()
+        ).all()
+        return {row for row in rows if row}
+
+
+def mark_enqueued(engine: Engine, document_ids: Sequence[str]) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            update(Document).where(col(Document.id).in_(list(document_ids))).values(enqueued_at=utcnow())
+        )
+
+
+def due_for_enqueue(engine: Engine, older_than: timedelta, limit: int = 500) -> list[str]:
+    """Queued documents whose job message may be lost: never sent, or sent longer ago than `older_than`."""
+    cutoff = datetime.now(UTC) - older_than
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Document.id)
+            .where(
+                Document.status == DocumentStatus.QUEUED.value,
+                or_(col(Document.enqueued_at).is_(None), col(Document.enqueued_at) < cutoff),
+            )
+            .order_by(col(Document.created_at))
+            .limit(limit)
+        ).all()
+        return list(rows)
+
+
+class ClaimLostError(InvalidStateError):
+    """The document was taken back from this worker (lease expired) before it finished; its result is
+    dropped so that a document is never analysed twice."""
+
+
+def process_document(
+    engine: Engine,
+    pipeline: Pipeline,
+    settings: Settings,
+    document_id: str,
+    worker: str | None = None,
+    embedder: DocumentEmbedder | None = None,
+) -> Document:
+    """Extract text and analyse a claimed document; failures become the document's failed state.
+
+    The result is written only if the document is still processing under this worker's claim, in one
+    transaction with its analysis, queue facets and case membership: all of it lands, or none of it.
+    """
     with Session(engine) as session:
         document = session.get(Document, document_id)
         if document is None:
@@ -157,15 +235,17 @@ def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, doc
     try:
         extracted = extract_text(content, filename, limits_from(settings))
     except IngestError as exc:
-        return _mark_failed(engine, document_id, exc.code.value, exc.message)
+        return _mark_failed(engine, document_id, exc.code.value, exc.message, worker)
     try:
         analysis = pipeline.analyze(document_id, extracted.text, language)
+        vector = embedder.embed(extracted.text) if embedder is not None else None
     except Exception as exc:  # a pipeline bug must leave a retryable failed document, not a stuck one
         log.exception("pipeline failed on %s", document_id)
-        return _mark_failed(engine, document_id, PIPELINE_ERROR, f"analysis failed: {exc.__class__.__name__}")
+        return _mark_failed(
+            engine, document_id, PIPELINE_ERROR, f"analysis failed: {exc.__class__.__name__}", worker
+        )
     with session_scope(engine) as session:
-        document = session.get(Document, document_id)
-        assert document is not None
+        document = _owned(session, document_id, worker)
         document.text = extracted.text
         document.media_type = extracted.media_type
         document.pages = extracted.pages
@@ -173,6 +253,7 @@ def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, doc
         document.status = DocumentStatus.DONE.value
         document.failure_code = None
         document.failure_message = None
+        document.claimed_by = None
         document.tier = analysis.assessment.tier
         document.wro_score = analysis.assessment.score
         document.updated_at = utcnow()
@@ -188,16 +269,34 @@ def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, doc
         audit(
             session, "analysed", document_id, tier=analysis.assessment.tier, score=analysis.assessment.score
         )
+        if vector is not None and embedder is not None:
+            store_embedding(session, document_id, embedder.version, vector)
+        if settings.cases_enabled:
+            assign_case(session, document, analysis, vector, settings.near_duplicate_similarity)
         return document
 
 
-def _mark_failed(engine: Engine, document_id: str, code: str, message: str) -> Document:
+def _owned(session: Session, document_id: str, worker: str | None) -> Document:
+    """The document, locked for this transaction, if it is still in processing under `worker`'s claim."""
+    document = session.exec(select(Document).where(Document.id == document_id).with_for_update()).first()
+    if document is None:
+        raise NotFoundError(document_id)
+    if document.status != DocumentStatus.PROCESSING.value or (
+        worker is not None and document.claimed_by != worker
+    ):
+        raise ClaimLostError(f"document {document_id} is no longer claimed by {worker}")
+    return document
+
+
+def _mark_failed(
+    engine: Engine, document_id: str, code: str, message: str, worker: str | None = None
+) -> Document:
     with session_scope(engine) as session:
-        document = session.get(Document, document_id)
-        assert document is not None
+        document = _owned(session, document_id, worker)
         document.status = DocumentStatus.FAILED.value
         document.failure_code = code
         document.failure_message = message
+        document.claimed_by = None
         document.updated_at = utcnow()
         audit(session, "failed", document_id, code=code, message=message)
         return document

@@ -99,3 +99,45 @@ def postgres_server(env: TestEnvironment) -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def redis_binary(env: TestEnvironment) -> Path:
+    if env.redis_server:
+        return env.redis_server
+    found = shutil.which("redis-server")
+    if found:
+        return Path(found)
+    raise ServerUnavailable("redis-server is not installed")
+
+
+@contextmanager
+def redis_server(env: TestEnvironment) -> Iterator[str]:
+    """Start a throw-away Redis on a free loopback port (no persistence); yields its URL."""
+    binary = redis_binary(env)
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="triage-redis-"))
+    process = subprocess.Popen(
+        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 20)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_for_port(port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

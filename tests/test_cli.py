@@ -112,7 +112,7 @@ def test_ingest_folder_into_database(tmp_path: Path) -> None:
     env = {**os.environ, "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
     result = _run("ingest", str(folder), "--source-type", "ngo_report", env=env)
     assert result.returncode == 0, result.stderr
-    assert "3 new documents" in result.stderr
+    assert "3 stored, 0 rejected of 3" in result.stderr
 
     from service.db.engine import make_engine
     from service.db.models import DocumentStatus

@@ -23,7 +23,7 @@ from service.config import Settings, get_settings
 from service.db.engine import make_engine, upgrade_database
 from service.errors import InvalidStateError, NotFoundError
 from service.nlp.pipeline import Pipeline
-from service.worker import InProcessWorker
+from service.worker import InProcessWorker, JobDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class AppState:
     settings: Settings
     engine: Engine
     pipeline: Pipeline | None = None
-    worker: InProcessWorker | None = None
+    dispatcher: JobDispatcher | None = None
     load_error: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)
 
@@ -48,8 +48,15 @@ def _load_models(state: AppState) -> None:
     try:
         state.pipeline = Pipeline.load(state.settings)
         if state.settings.worker == "inprocess":
-            state.worker = InProcessWorker(state.engine, state.pipeline, state.settings)
-            state.worker.start()
+            from service.jobs import JobContext
+
+            worker = InProcessWorker(JobContext.load(state.engine, state.settings, state.pipeline))
+            worker.start()
+            state.dispatcher = worker
+        elif state.settings.worker == "celery":
+            from service.celery_app import CeleryDispatcher
+
+            state.dispatcher = CeleryDispatcher(state.settings, state.engine)
     except Exception as exc:  # reported by /readyz; the process stays up to serve stored data
         log.exception("model loading failed")
         state.load_error = f"{exc.__class__.__name__}: {exc}"
@@ -71,8 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             loader.join(timeout=60)
-            if state.worker is not None:
-                state.worker.stop()
+            if state.dispatcher is not None:
+                state.dispatcher.stop()
             state.engine.dispose()
 
     app = FastAPI(
@@ -87,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"code": "not_found", "message": f"no document {exc}"})
+        return JSONResponse(status_code=404, content={"code": "not_found", "message": f"not found: {exc}"})
 
     @app.exception_handler(InvalidStateError)
     async def _conflict(_request: Request, exc: InvalidStateError) -> JSONResponse:
@@ -112,9 +119,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content={"code": "invalid_request", "message": "the request is invalid", "errors": errors},
         )
 
+    from service.api.batch_routes import router as batch_router
     from service.api.review_routes import router as review_router
     from service.api.routes import router
 
     app.include_router(router)
     app.include_router(review_router)
+    app.include_router(batch_router)
     return app

@@ -162,8 +162,8 @@ async def submit(
     data, meta = await _read_submission(request, state)
     result = await run_in_threadpool(submit_document, state.engine, data, meta, "api")
     document = result.document
-    if state.worker is not None:
-        state.worker.wake()
+    if state.dispatcher is not None and document.status == DocumentStatus.QUEUED.value:
+        state.dispatcher.submitted([document.id])
     if not wait:
         return SubmitAccepted(
             id=document.id,
@@ -262,8 +262,8 @@ def analysis_for(document_id: str, state: State) -> Analysis:
 )
 def retry(document_id: str, state: State) -> StatusOut:
     document = retry_document(state.engine, document_id, actor="api")
-    if state.worker is not None:
-        state.worker.wake()
+    if state.dispatcher is not None:
+        state.dispatcher.submitted([document.id])
     return StatusOut.of(document)
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Text
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -72,6 +72,8 @@ class Document(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     claimed_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=128)
+    enqueued_at: datetime | None = None
 
 
 class Submission(SQLModel, table=True):
@@ -149,3 +151,93 @@ class Decision(SQLModel, table=True):
     entities: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class BatchStatus(StrEnum):
+    EXPANDING = "expanding"
+    EXPANDED = "expanded"
+    FAILED = "failed"
+
+
+class Batch(SQLModel, table=True):
+    """An upload of many documents (a zip, a JSONL file or a folder from the CLI).
+
+    The archive's bytes are stored before it is unpacked, so a crash mid-way can resume from the stored copy;
+    members already unpacked are recognised by name and not stored twice.
+    """
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str | None = Field(default=None, max_length=512)
+    kind: str = Field(max_length=16, description="zip, jsonl or folder")
+    status: str = Field(default=BatchStatus.EXPANDING.value, index=True, max_length=16)
+    archive_sha256: str | None = Field(default=None, foreign_key="blob.sha256", max_length=64)
+    source_type: str = Field(default=SourceType.OTHER.value, max_length=32)
+    total: int = 0
+    actor: str = Field(default="system", max_length=256)
+    failure_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BatchItem(SQLModel, table=True):
+    """One member of a batch; `document_id` is empty when the member itself could not be read."""
+
+    __tablename__ = "batch_item"
+
+    __table_args__ = (UniqueConstraint("batch_id", "member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(foreign_key="batch.id", index=True, max_length=32)
+    member: str = Field(max_length=512)
+    document_id: str | None = Field(default=None, foreign_key="document.id", index=True, max_length=32)
+    error_code: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    MERGED = "merged"
+
+
+class Case(SQLModel, table=True):
+    """Documents about one producer and commodity (or region and commodity), grouped for corroboration."""
+
+    __tablename__ = "case_file"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    title: str = Field(max_length=512)
+    status: str = Field(default=CaseStatus.OPEN.value, index=True, max_length=16)
+    merged_into: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseKey(SQLModel, table=True):
+    """A grouping key ("p:<producer>|c:<commodity>") owned by one case; unique so that two workers
+    analysing reports of one story at once cannot open two cases for it."""
+
+    __tablename__ = "case_key"
+
+    key: str = Field(primary_key=True, max_length=400)
+    case_id: str = Field(foreign_key="case_file.id", index=True, max_length=32)
+
+
+class CaseMember(SQLModel, table=True):
+    """A document's place in a case: one case per document; `assigned_by` says machine or reviewer."""
+
+    __tablename__ = "case_member"
+
+    document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=32)
+    case_id: str = Field(foreign_key="case_file.id", index=True, max_length=32)
+    assigned_by: str = Field(default="auto", max_length=256)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentEmbedding(SQLModel, table=True):
+    """A document's sentence-encoder vector, kept to recognise re-reports of one story across sources."""
+
+    __tablename__ = "document_embedding"
+
+    document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=32)
+    model: str = Field(max_length=128)
+    vector: list[float] = Field(sa_column=Column(JSON, nullable=False))
