@@ -60,10 +60,10 @@ class CeleryDispatcher:
     """The API side: send a job per submitted document. A broker that is down loses nothing: the document
     stays queued with no send time, and a worker's sweeper sends it when it can."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine, app: Celery | None = None) -> None:
         self._settings = settings
         self._engine = engine
-        self._app = make_celery(settings)
+        self._app = app or make_celery(settings)
 
     def send(self, document_ids: Sequence[str]) -> None:
         for document_id in document_ids:
@@ -86,7 +86,7 @@ def run_worker(context: JobContext, settings: Settings) -> None:
     global _context
     _context = context
     app = make_celery(settings)
-    dispatcher = CeleryDispatcher(settings, context.engine)
+    dispatcher = CeleryDispatcher(settings, context.engine, app)
     stop = threading.Event()
 
     def sweeper() -> None:

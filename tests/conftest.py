@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from service.config import REPO_ROOT, Settings, TestEnvironment
 from service.nlp.pipeline import Pipeline
+from service.nlp.similarity import DocumentEmbedder
 from tests.servers import ServerUnavailable, postgres_server
 
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -24,7 +25,12 @@ def test_env() -> TestEnvironment:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'triage.db'}", worker_poll_seconds=0.05)
+    # Document vectors (for case stories) load the sentence encoder; the case tests switch them on.
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
+        worker_poll_seconds=0.05,
+        document_embeddings=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +69,8 @@ def dev_set_path() -> Path:
     if not path.exists():
         pytest.skip("the shared development set is not beside this checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def embedder() -> DocumentEmbedder:
+    return DocumentEmbedder.load(threads=2)

@@ -49,6 +49,15 @@ def load_docs(split: str, directory: Path = CORPUS_DIR) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def load_extra(paths: list[Path] | None) -> list[dict[str, Any]]:
+    """Extra training documents in the corpus format, e.g. reviewers' decisions from
+    `triage export-decisions`; they only ever join the train split."""
+    docs: list[dict[str, Any]] = []
+    for path in paths or []:
+        docs += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return docs
+
+
 def english(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in docs if d["language"] == "en"]
 

@@ -29,7 +29,7 @@ from service.nlp.models.assessment import FACTOR_NAMES, AssessmentModel, NexusMo
 from service.nlp.models.encoder import with_context
 from service.nlp.pipeline import Pipeline
 from service.nlp.sentences import Sentence, split_sentences
-from training.datasets import embed_cached, english, load_docs, sentence_set
+from training.datasets import embed_cached, english, load_docs, load_extra, sentence_set
 
 VERSION = "assessment-logistic-1"
 
@@ -93,10 +93,14 @@ def factor_matrix(
 def main() -> int:
     parser = argparse.ArgumentParser(description="Train the assessment")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "assessment")
+    parser.add_argument(
+        "--extra-train", type=Path, action="append", help="corpus-format JSONL added to the train split"
+    )
     args = parser.parse_args()
     started = time.time()
     pipeline = Pipeline.load(Settings(pipeline="models"), with_trained_assessment=False)
     splits = {name: english(load_docs(name)) for name in ("train", "dev", "test")}
+    splits["train"] += english(load_extra(args.extra_train))
     nexus = train_nexus(pipeline, splits["train"], splits["dev"])
     matrices = {name: factor_matrix(pipeline, nexus, docs) for name, docs in splits.items()}
     x = {name: m for name, (m, _) in matrices.items()}

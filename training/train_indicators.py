@@ -30,7 +30,7 @@ from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS
 from service.nlp.models.encoder import SentenceEncoder, with_context
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel, indicator_features
-from training.datasets import SentenceSet, embed_cached, english, load_docs, sentence_set
+from training.datasets import SentenceSet, embed_cached, english, load_docs, load_extra, sentence_set
 
 VERSION = "indicators-minilm-linear-1"
 
@@ -230,9 +230,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Train the indicator tagger")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "indicators")
     parser.add_argument("--encoder-adapter", type=Path, default=None, help="LoRA adapter folder for MiniLM")
+    parser.add_argument(
+        "--extra-train", type=Path, action="append", help="corpus-format JSONL added to the train split"
+    )
     args = parser.parse_args()
     encoder = SentenceEncoder.load(threads=2, adapter=args.encoder_adapter)
-    train = sentence_set(english(load_docs("train")))
+    train = sentence_set(english(load_docs("train") + load_extra(args.extra_train)))
     dev = sentence_set(english(load_docs("dev")))
     test = sentence_set(english(load_docs("test")))
     print(
