@@ -33,6 +33,7 @@ from service.db.models import (
 )
 from service.errors import InvalidStateError, NotFoundError
 from service.ingest import ExtractionLimits, IngestError, extract_text
+from service.ingest.ocr import OcrSettings
 from service.nlp.pipeline import Pipeline
 from service.review_facets import record_facets
 
@@ -65,6 +66,14 @@ def limits_from(settings: Settings) -> ExtractionLimits:
         max_pdf_pages=settings.max_pdf_pages,
         max_text_chars=settings.max_text_chars,
         max_email_depth=settings.max_email_depth,
+        ocr=OcrSettings(
+            languages=settings.ocr_languages,
+            han_languages=settings.ocr_han_languages,
+            max_pages=settings.max_ocr_pages,
+            max_pixels=settings.max_ocr_pixels,
+            page_timeout_seconds=settings.ocr_page_timeout_seconds,
+            tesseract_cmd=settings.tesseract_cmd,
+        ),
     )
 
 
@@ -159,7 +168,13 @@ def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, doc
     except IngestError as exc:
         return _mark_failed(engine, document_id, exc.code.value, exc.message)
     try:
-        analysis = pipeline.analyze(document_id, extracted.text, language)
+        analysis = pipeline.analyze(
+            document_id,
+            extracted.text,
+            language,
+            shipments=extracted.shipments,
+            ocr_pages=extracted.ocr_pages,
+        )
     except Exception as exc:  # a pipeline bug must leave a retryable failed document, not a stuck one
         log.exception("pipeline failed on %s", document_id)
         return _mark_failed(engine, document_id, PIPELINE_ERROR, f"analysis failed: {exc.__class__.__name__}")
@@ -170,6 +185,7 @@ def process_document(engine: Engine, pipeline: Pipeline, settings: Settings, doc
         document.media_type = extracted.media_type
         document.pages = extracted.pages
         document.warnings = list(extracted.warnings)
+        document.language = analysis.language
         document.status = DocumentStatus.DONE.value
         document.failure_code = None
         document.failure_message = None
