@@ -26,6 +26,7 @@ from service.ingest.ocr import (
     OcrPage,
     OcrPageText,
     OcrSettings,
+    PageUnreadable,
     ocr_page,
     open_image_pages,
     render_pdf_pages,
@@ -317,8 +318,8 @@ def _ocr_all(
             continue
         try:
             page = ocr_page(image, limits.ocr)
-        except RuntimeError:  # pytesseract's time-out; other Tesseract failures are coded in ocr_page
-            warnings.append(f"page {number}: OCR timed out after {limits.ocr.page_timeout_seconds:g} s")
+        except PageUnreadable as exc:
+            warnings.append(f"page {number}: {exc}")
             continue
         if not yielded_text(page):
             warnings.append(f"page {number}: OCR found no text on this page")

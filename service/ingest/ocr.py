@@ -34,6 +34,25 @@ _SKEW_STEP = 0.5
 _MIN_WORD_CHARS = 3
 
 
+class PageUnreadable(Exception):
+    """One page could not be read (Tesseract gave up on it or timed out); the other pages still count."""
+
+
+def _failure(exc: Exception) -> Exception:
+    """A Tesseract failure as what it means: the engine is missing or misconfigured (the whole document must
+    wait for a fix), or this one page could not be read."""
+    message = str(exc)
+    if isinstance(exc, pytesseract.TesseractNotFoundError):
+        return IngestError(IngestErrorCode.OCR_UNAVAILABLE, "the tesseract binary was not found")
+    if "Failed loading language" in message or "Error opening data file" in message:
+        return IngestError(
+            IngestErrorCode.OCR_UNAVAILABLE, f"tesseract lacks a configured language: {message[:200]}"
+        )
+    if "timeout" in message.casefold():
+        return PageUnreadable("OCR timed out")
+    return PageUnreadable(f"OCR failed ({message.strip()[:120] or exc.__class__.__name__})")
+
+
 @dataclass(frozen=True)
 class OcrSettings:
     """How to run Tesseract; filled from `Settings` by the caller, so this module never reads the environment."""
@@ -171,9 +190,11 @@ def _orientation(image: Image.Image, settings: OcrSettings) -> tuple[int, str | 
         osd = pytesseract.image_to_osd(
             image, config="--psm 0 -c min_characters_to_try=10", timeout=settings.page_timeout_seconds
         )
-    except pytesseract.TesseractNotFoundError as exc:
-        raise IngestError(IngestErrorCode.OCR_UNAVAILABLE, "the tesseract binary was not found") from exc
-    except (pytesseract.TesseractError, RuntimeError):
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, RuntimeError) as exc:
+        failure = _failure(exc)
+        if isinstance(failure, IngestError):
+            raise failure from exc
+        # Too little text for OSD to judge is the usual case: read the page as it lies.
         return 0, None
     rotate = re.search(r"Rotate:\s*(\d+)", str(osd))
     confidence = re.search(r"Orientation confidence:\s*([\d.]+)", str(osd))
@@ -203,10 +224,8 @@ def ocr_page(image: Image.Image, settings: OcrSettings) -> OcrPageText:
             output_type=pytesseract.Output.DICT,
             timeout=settings.page_timeout_seconds,
         )
-    except pytesseract.TesseractNotFoundError as exc:
-        raise IngestError(IngestErrorCode.OCR_UNAVAILABLE, "the tesseract binary was not found") from exc
-    except pytesseract.TesseractError as exc:
-        raise IngestError(IngestErrorCode.OCR_UNAVAILABLE, f"tesseract failed: {str(exc)[:200]}") from exc
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, RuntimeError) as exc:
+        raise _failure(exc) from exc
     text, confidence = _assemble(data)
     return OcrPageText(text=text, confidence=confidence, rotation=turn, skew=skew)
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-from service.contract import COERCION, Assessment, IndicatorResult
+from service.contract import COERCION, Assessment, Entities, IndicatorResult
 
 # Languages the indicator tagging and the assessment were built and evaluated on.
 RELIABLE_LANGUAGES = frozenset({"en"})
@@ -98,6 +98,21 @@ def not_evaluated(ids: tuple[str, ...] | list[str]) -> list[IndicatorResult]:
         )
         for indicator in ids
     ]
+
+
+# Producers found by the order gazetteer score at least this; English NER's guesses score less.
+_GAZETTEER_SCORE = 0.9
+
+
+def gazetteer_only(entities: Entities) -> Entities:
+    """The entities that do not depend on English: names on the order lists, places and goods in the
+    reference vocabulary. English NER run on Spanish marks 'el supervisor' as a company; those guesses go."""
+    return Entities(
+        producers=[p for p in entities.producers if p.known_orders or p.score >= _GAZETTEER_SCORE],
+        commodities=[c for c in entities.commodities if c.normalized],
+        locations=[loc for loc in entities.locations if loc.country],
+        buyers=[],
+    )
 
 
 def unreliable_warning(code: str) -> str:

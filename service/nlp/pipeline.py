@@ -30,6 +30,7 @@ from service.ingest.ocr import OcrPage
 from service.ingest.tables import ShipmentRow
 from service.nlp.language import (
     detect_language,
+    gazetteer_only,
     is_reliable,
     not_evaluated,
     unreliable_warning,
@@ -201,6 +202,8 @@ class Pipeline:
             language, reliable = self._language(item, warnings)
             started = self._timed("language", started)
             entities: Entities = self.entities.extract(spacy_doc)
+            if not reliable:
+                entities = gazetteer_only(entities)
             if item.shipments and self.normalizer is not None:
                 entities = shipment_entities(entities, item.shipments, text, self.normalizer)
             started = self._timed("entities", started)
@@ -210,13 +213,20 @@ class Pipeline:
                 indicators = not_evaluated(INDICATOR_IDS)
             started = self._timed("indicators", started)
             records = shipment_nexus(item.shipments, text)
+            # Rows of a shipment table are judged by their columns; their labels ("Bill of Lading: ...") are
+            # not prose, so the sentence patterns and the nexus head read only the rest of the text.
+            prose = [not any(r.start <= s.start < r.end for r in item.shipments) for s in sentences[index]]
+            prose_sentences = [s for s, keep in zip(sentences[index], prose, strict=True) if keep]
             if self.assessment_model is not None and features is not None:
                 nexus = merge_nexus(
-                    self.assessment_model.nexus.assess(sentences[index], features[index]), records
+                    self.assessment_model.nexus.assess(
+                        prose_sentences, features[index][np.array(prose, dtype=bool)]
+                    ),
+                    records,
                 )
                 assessment = self.assessment_model.assess(text, sentences[index], entities, indicators, nexus)
             else:
-                nexus = merge_nexus(assess_nexus(sentences[index]), records)
+                nexus = merge_nexus(assess_nexus(prose_sentences), records)
                 assessment = assess(text, entities, indicators, nexus)
             if not reliable and language is not None:
                 assessment = withhold_judgement(assessment, language)

@@ -115,12 +115,19 @@ def shipment_entities(
     product and tariff columns as commodities; drop 'producers' that are really the consignee's name."""
     if not rows:
         return entities
-    party_spans = [row.spans[r] for row in rows for r in (*_PARTIES, "port_of_unlading") if r in row.spans]
-    producers = [
-        p for p in entities.producers if not any(s <= p.start and p.end <= e for s, e in party_spans)
-    ]
+    # Inside a row the columns say what each cell is: a name is a producer only in the shipper column and goods
+    # only in the product column; NER's guesses elsewhere in a row (labels, consignees, ports) are dropped.
+    row_spans = [(row.start, row.end) for row in rows]
+    shipper_spans = [row.spans["shipper"] for row in rows if "shipper" in row.spans]
+    product_spans = [row.spans["product_description"] for row in rows if "product_description" in row.spans]
+
+    def keep(start: int, end: int, allowed: list[tuple[int, int]]) -> bool:
+        in_row = any(s <= start < e for s, e in row_spans)
+        return not in_row or any(s <= start and end <= e for s, e in allowed)
+
+    producers = [p for p in entities.producers if keep(p.start, p.end, shipper_spans)]
+    commodities = [c for c in entities.commodities if keep(c.start, c.end, product_spans)]
     buyers = list(entities.buyers)
-    commodities = list(entities.commodities)
     for row in rows:
         if "shipper" in row.spans:
             start, end = row.spans["shipper"]

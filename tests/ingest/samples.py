@@ -97,6 +97,18 @@ PNG_BYTES = (
 )
 
 
+def _zip_bytes() -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("notes/readme.txt", "an archive is not a document we read")
+    return out.getvalue()
+
+
+ZIP_BYTES = _zip_bytes()
+
+
 def _wrap(text: str, width: int) -> list[str]:
     lines: list[str] = []
     current = ""
@@ -166,7 +178,11 @@ def scanned_pdf_bytes(images: list[Image.Image]) -> bytes:
     for image in images:
         scale = min(page_width / image.width, page_height / image.height)
         pdf.drawImage(
-            ImageReader(image), 0, page_height - image.height * scale, image.width * scale, image.height * scale
+            ImageReader(image),
+            0,
+            page_height - image.height * scale,
+            image.width * scale,
+            image.height * scale,
         )
         pdf.showPage()
     pdf.save()
