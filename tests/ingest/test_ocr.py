@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -86,9 +88,9 @@ def test_pdf_with_text_pages_and_a_scanned_page(tesseract: OcrSettings) -> None:
 
     writer = PdfWriter()
     for source in (pdf_bytes([REPORT_TEXT]), scanned_pdf_bytes([text_image(SECOND_PAGE_TEXT)])):
-        for page in PdfReader(__import__("io").BytesIO(source)).pages:
-            writer.add_page(page)
-    out = __import__("io").BytesIO()
+        for pdf_page in PdfReader(io.BytesIO(source)).pages:
+            writer.add_page(pdf_page)
+    out = io.BytesIO()
     writer.write(out)
     result = extract_text(out.getvalue(), "mixed.pdf", ExtractionLimits(ocr=tesseract))
     assert result.text.startswith(REPORT_TEXT[:40])
@@ -155,9 +157,9 @@ def test_truncated_image_is_corrupt(tesseract: OcrSettings) -> None:
     assert _code(data[: len(data) // 2], ExtractionLimits(ocr=tesseract)) == IngestErrorCode.CORRUPT_FILE
 
 
-def test_missing_tesseract_is_a_retryable_code(tesseract: OcrSettings, tmp_path: object) -> None:
+def test_missing_tesseract_is_a_retryable_code(tesseract: OcrSettings) -> None:
     data = image_bytes(text_image(SCAN_TEXT), "PNG")
-    limits = _limits(tesseract, tesseract_cmd=__import__("pathlib").Path("/nonexistent/tesseract"))
+    limits = _limits(tesseract, tesseract_cmd=Path("/nonexistent/tesseract"))
     assert _code(data, limits) == IngestErrorCode.OCR_UNAVAILABLE
 
 
