@@ -13,6 +13,10 @@ RUN python -m venv .venv && .venv/bin/pip install --quiet --upgrade pip setuptoo
 FROM python:3.11-slim-bookworm AS runtime
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PATH=/app/.venv/bin:$PATH \
     TRIAGE_HOST=0.0.0.0 TRIAGE_DATABASE_URL=sqlite:////data/triage.db TRIAGE_MODELS_DIR=/app/models
+# Tesseract and its language data read scanned PDFs and photos (OCR).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+    tesseract-ocr-spa tesseract-ocr-fra tesseract-ocr-por tesseract-ocr-msa tesseract-ocr-ind \
+    tesseract-ocr-chi-sim tesseract-ocr-osd && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 triage && mkdir -p /data && chown triage /data
 WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 
 from service.config import Settings, get_settings
 from service.contract import AnalysisError
+
+if TYPE_CHECKING:
+    from service.nlp.pipeline import AnalysisInput
 
 app = typer.Typer(help="WRO Triage: forced-labor evidence triage for Section 307.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -97,8 +100,14 @@ def db_upgrade() -> None:
     err.print(f"database ready: {settings.database_url.split('@')[-1]}")
 
 
-def _jsonl_items(handle: TextIO) -> Iterator[tuple[str | None, str | None, str | None]]:
-    """(id, text, error) per input line; malformed lines carry an error instead of stopping the run."""
+# (id, what to analyse, error): an input that cannot be analysed carries an error instead of stopping the run.
+Item = tuple[str | None, "AnalysisInput | None", str | None]
+
+
+def _jsonl_items(handle: TextIO) -> Iterator[Item]:
+    """One item per input line; malformed lines carry an error."""
+    from service.nlp.pipeline import AnalysisInput
+
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -115,12 +124,14 @@ def _jsonl_items(handle: TextIO) -> Iterator[tuple[str | None, str | None, str |
         if not isinstance(text, str) or not text.strip():
             yield doc_id, None, f"line {number}: missing or empty 'text'"
             continue
-        yield doc_id if doc_id is not None else f"line-{number}", text, None
+        doc_id = doc_id if doc_id is not None else f"line-{number}"
+        yield doc_id, AnalysisInput(doc_id, text), None
 
 
-def _file_items(paths: list[Path], settings: Settings) -> Iterator[tuple[str | None, str | None, str | None]]:
+def _file_items(paths: list[Path], settings: Settings) -> Iterator[Item]:
     from service.documents import limits_from
     from service.ingest import IngestError, extract_text
+    from service.nlp.pipeline import AnalysisInput
 
     for path in paths:
         try:
@@ -131,12 +142,21 @@ def _file_items(paths: list[Path], settings: Settings) -> Iterator[tuple[str | N
         except OSError as exc:
             yield str(path), None, f"cannot read: {exc.strerror}"
             continue
-        yield str(path), extracted.text, None
+        yield (
+            str(path),
+            AnalysisInput(str(path), extracted.text, None, extracted.shipments, extracted.ocr_pages),
+            None,
+        )
 
 
 @app.command()
 def analyze(
-    files: Annotated[list[Path] | None, typer.Argument(help=".txt .pdf .html .docx .eml files")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help=".txt .pdf .html .docx .eml, images (.png .jpg .tif .webp) and tables (.csv .xlsx)"
+        ),
+    ] = None,
     jsonl: Annotated[
         str | None, typer.Option("--jsonl", help="JSONL input with id and text; '-' for stdin")
     ] = None,
@@ -167,7 +187,7 @@ def analyze(
         items = _file_items(list(files or []), settings)
     sink: TextIO = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
-        buffer: list[tuple[str | None, str | None, str | None]] = []
+        buffer: list[Item] = []
         for item in items:
             buffer.append(item)
             if len(buffer) >= chunk:
@@ -179,17 +199,15 @@ def analyze(
             sink.close()
 
 
-def _flush(pipeline: Any, buffer: list[tuple[str | None, str | None, str | None]], sink: TextIO) -> None:
-    good = [
-        (doc_id or "", text, None) for doc_id, text, error in buffer if error is None and text is not None
-    ]
+def _flush(pipeline: Any, buffer: list[Item], sink: TextIO) -> None:
+    good = [item for _doc_id, item, error in buffer if error is None and item is not None]
     try:
-        analyses = iter(list(pipeline.analyze_many(good)))
+        analyses = iter(list(pipeline.analyze_inputs(good)))
         failure = None
     except Exception as exc:  # one bad batch must not end the run: its lines report the error
         analyses, failure = iter([]), f"analysis failed: {exc.__class__.__name__}: {exc}"
-    for doc_id, text, error in buffer:
-        if error is None and text is not None and failure is None:
+    for doc_id, item, error in buffer:
+        if error is None and item is not None and failure is None:
             sink.write(next(analyses).model_dump_json() + "\n")
         else:
             sink.write(AnalysisError(id=doc_id, error=error or failure or "unknown").model_dump_json() + "\n")

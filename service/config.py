@@ -78,6 +78,23 @@ class Settings(BaseSettings):
         default=2 * 1024 * 1024 * 1024, description="sum of a zip batch's member sizes once unpacked"
     )
 
+    max_ocr_pages: int = Field(
+        default=50, description="scanned pages (or image frames) read by OCR per document"
+    )
+    max_ocr_pixels: int = Field(
+        default=60_000_000, description="pixels per image or rendered page; larger images are refused"
+    )
+    ocr_languages: str = Field(
+        default="eng+spa+fra+por+msa+ind", description="Tesseract languages for pages in Latin script"
+    )
+    ocr_han_languages: str = Field(
+        default="chi_sim+eng", description="Tesseract languages for pages that OSD finds are in Han script"
+    )
+    ocr_page_timeout_seconds: float = 120.0
+    tesseract_cmd: Path | None = Field(
+        default=None, description="the tesseract binary; None finds it on PATH"
+    )
+
     log_level: str = "INFO"
 
 
@@ -98,3 +115,4 @@ class TestEnvironment(BaseSettings):
     ci: bool = Field(default=False, validation_alias="CI")
     postgres_bin: Path | None = Field(default=None, description="folder with initdb and pg_ctl")
     redis_server: Path | None = Field(default=None, description="the redis-server binary")
+    tesseract_cmd: Path | None = Field(default=None, description="the tesseract binary, if not on PATH")

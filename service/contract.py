@@ -90,12 +90,18 @@ class Entities(_Strict):
     buyers: list[BuyerMention] = Field(default_factory=list)
 
 
+_OCR_CONFIDENCE = (
+    "Tesseract's confidence (0..1) in the OCR-read page the text came from; null when it was typed text"
+)
+
+
 class Evidence(_Strict):
     start: int
     end: int
     text: str
     score: float = Field(ge=0, le=1)
     status: EvidenceStatus = "affirmed"
+    ocr_confidence: float | None = Field(default=None, ge=0, le=1, description=_OCR_CONFIDENCE)
 
 
 class IndicatorResult(_Strict):
@@ -115,6 +121,15 @@ class NexusEvidence(_Strict):
     end: int
     text: str
     score: float = Field(ge=0, le=1)
+    source: Literal["text", "shipment_record"] = Field(
+        default="text", description="a sentence of the text, or a row of a shipment table (CSV/XLSX)"
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="for a shipment record: its recognised columns (consignee, importer, shipper, "
+        "port_of_unlading, hts_code, product_description, ...)",
+    )
+    ocr_confidence: float | None = Field(default=None, ge=0, le=1, description=_OCR_CONFIDENCE)
 
 
 class UsNexus(_Strict):
@@ -137,9 +152,26 @@ class Versions(_Strict):
     models: dict[str, str] = Field(default_factory=dict)
 
 
+class OcrPageInfo(_Strict):
+    """A stretch of the text that was read by OCR from a scanned page or photo."""
+
+    page: int
+    start: int
+    end: int
+    confidence: float = Field(ge=0, le=1, description="Tesseract's mean word confidence on the page")
+
+
 class Analysis(_Strict):
     id: str
-    language: str | None = None
+    language: str | None = Field(
+        default=None, description="ISO 639-1 code identified from the text (or given by the submitter)"
+    )
+    language_reliable: bool = Field(
+        default=True,
+        description="false when indicator tagging and the assessment do not work for the document's language "
+        "(they are built for English): no indicator is marked present and the tier stays 'insufficient'",
+    )
+    ocr_pages: list[OcrPageInfo] = Field(default_factory=list)
     entities: Entities
     indicators: list[IndicatorResult]
     us_nexus: UsNexus

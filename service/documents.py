@@ -34,6 +34,7 @@ from service.db.models import (
 )
 from service.errors import InvalidStateError, NotFoundError
 from service.ingest import ExtractionLimits, IngestError, extract_text
+from service.ingest.ocr import OcrSettings
 from service.nlp.pipeline import Pipeline
 from service.nlp.similarity import DocumentEmbedder
 from service.review_facets import record_facets
@@ -67,6 +68,14 @@ def limits_from(settings: Settings) -> ExtractionLimits:
         max_pdf_pages=settings.max_pdf_pages,
         max_text_chars=settings.max_text_chars,
         max_email_depth=settings.max_email_depth,
+        ocr=OcrSettings(
+            languages=settings.ocr_languages,
+            han_languages=settings.ocr_han_languages,
+            max_pages=settings.max_ocr_pages,
+            max_pixels=settings.max_ocr_pixels,
+            page_timeout_seconds=settings.ocr_page_timeout_seconds,
+            tesseract_cmd=settings.tesseract_cmd,
+        ),
     )
 
 
@@ -237,7 +246,13 @@ def process_document(
     except IngestError as exc:
         return _mark_failed(engine, document_id, exc.code.value, exc.message, worker)
     try:
-        analysis = pipeline.analyze(document_id, extracted.text, language)
+        analysis = pipeline.analyze(
+            document_id,
+            extracted.text,
+            language,
+            shipments=extracted.shipments,
+            ocr_pages=extracted.ocr_pages,
+        )
         vector = embedder.embed(extracted.text) if embedder is not None else None
     except Exception as exc:  # a pipeline bug must leave a retryable failed document, not a stuck one
         log.exception("pipeline failed on %s", document_id)
@@ -250,6 +265,7 @@ def process_document(
         document.media_type = extracted.media_type
         document.pages = extracted.pages
         document.warnings = list(extracted.warnings)
+        document.language = analysis.language
         document.status = DocumentStatus.DONE.value
         document.failure_code = None
         document.failure_message = None

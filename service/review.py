@@ -51,6 +51,7 @@ class QueueFilter:
     country: str | None = None
     source_type: str | None = None
     include_decided: bool = False
+    language: str | None = None
 
 
 def queue(engine: Engine, filters: QueueFilter, order: str, limit: int, offset: int) -> list[Document]:
@@ -62,6 +63,7 @@ def queue(engine: Engine, filters: QueueFilter, order: str, limit: int, offset: 
         ("indicator", filters.indicator),
         ("commodity", filters.commodity),
         ("country", filters.country),
+        ("language", filters.language),
     ):
         if value:
             query = query.where(

@@ -35,5 +35,7 @@ def record_facets(session: Session, document: Document, analysis: Analysis) -> N
     tags = {("indicator", i.id) for i in analysis.indicators if i.present}
     tags |= {("commodity", c.normalized or c.text.casefold()[:128]) for c in analysis.entities.commodities}
     tags |= {("country", loc.country) for loc in analysis.entities.locations if loc.country}
+    if analysis.language:
+        tags.add(("language", analysis.language[:128]))
     for kind, value in sorted(tags):
         session.add(DocumentTag(document_id=document.id, kind=kind, value=value))

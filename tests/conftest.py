@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.config import REPO_ROOT, Settings, TestEnvironment
+from service.ingest.ocr import OcrSettings
 from service.nlp.pipeline import Pipeline
 from service.nlp.similarity import DocumentEmbedder
 from tests.servers import ServerUnavailable, postgres_server
@@ -61,6 +62,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return root.rsplit("/", 1)[0] + f"/{name}"
+
+
+OCR_LANGUAGES = {"eng", "spa", "fra", "por", "msa", "ind", "chi_sim", "osd"}
+
+
+@pytest.fixture(scope="session")
+def tesseract(test_env: TestEnvironment) -> OcrSettings:
+    """OCR settings for a real Tesseract with the languages `.ci/run` installs; CI fails without them."""
+    import pytesseract
+
+    settings = OcrSettings(tesseract_cmd=test_env.tesseract_cmd)
+    pytesseract.pytesseract.tesseract_cmd = str(settings.tesseract_cmd or "tesseract")
+    try:
+        missing = OCR_LANGUAGES - set(pytesseract.get_languages())
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError, OSError) as exc:
+        missing, problem = OCR_LANGUAGES, f"tesseract cannot be run: {exc}"
+    else:
+        problem = f"tesseract lacks the language data {sorted(missing)}"
+    if missing:
+        if test_env.ci:
+            pytest.fail(f"CI must run the OCR tests: {problem}")
+        pytest.skip(problem)
+    return settings
 
 
 @pytest.fixture(scope="session")

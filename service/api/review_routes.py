@@ -110,6 +110,9 @@ def get_queue(
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     source_type: Annotated[str | None, Query(max_length=32)] = None,
     include_decided: bool = False,
+    language: Annotated[
+        str | None, Query(min_length=2, max_length=16, description="ISO 639-1 code, e.g. 'es' or 'ms'")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> QueuePage:
@@ -118,7 +121,13 @@ def get_queue(
             status_code=422, detail={"code": "invalid_indicator", "message": "unknown indicator id"}
         )
     filters = QueueFilter(
-        tier, indicator, commodity, country.upper() if country else None, source_type, include_decided
+        tier,
+        indicator,
+        commodity,
+        country.upper() if country else None,
+        source_type,
+        include_decided,
+        language.lower() if language else None,
     )
     rows = queue(state.engine, filters, order, limit, offset)
     items = [

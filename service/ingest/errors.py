@@ -21,6 +21,9 @@ class IngestErrorCode(StrEnum):
     UNDECODABLE_TEXT = "undecodable_text"
     NO_TEXT = "no_text"
     TOO_DEEP = "too_deep"
+    IMAGE_TOO_LARGE = "image_too_large"
+    OCR_NO_TEXT = "ocr_no_text"
+    OCR_UNAVAILABLE = "ocr_unavailable"
 
 
 # One line per code for the README and the API documentation.
@@ -28,14 +31,24 @@ ERROR_DESCRIPTIONS: dict[IngestErrorCode, str] = {
     IngestErrorCode.EMPTY_FILE: "The upload has no bytes (or only white space).",
     IngestErrorCode.TOO_LARGE: "The upload or its extracted text is over the configured size limit.",
     IngestErrorCode.TOO_MANY_PAGES: "The PDF has more pages than the configured limit.",
-    IngestErrorCode.UNSUPPORTED_TYPE: "The content is not text, PDF, HTML, DOCX or e-mail (e.g. an image or archive).",
+    IngestErrorCode.UNSUPPORTED_TYPE: (
+        "The content is not text, PDF, HTML, DOCX, e-mail, an image (PNG, JPEG, TIFF, WebP) or a table (CSV, "
+        "XLSX), e.g. an archive or a video."
+    ),
     IngestErrorCode.MISLABELLED_TYPE: "The file name claims one type but the content is an unsupported other type.",
     IngestErrorCode.ENCRYPTED_PDF: "The PDF is password-protected; send an unprotected copy.",
-    IngestErrorCode.NO_TEXT_LAYER: "The PDF has no text layer (a scan); send the text or a searchable PDF.",
+    IngestErrorCode.NO_TEXT_LAYER: (
+        "No longer produced: scans are now read by OCR. Documents that failed with it before can be retried."
+    ),
     IngestErrorCode.CORRUPT_FILE: "The file is damaged or truncated and could not be parsed.",
     IngestErrorCode.UNDECODABLE_TEXT: "The bytes are not text in any encoding that could be detected.",
     IngestErrorCode.NO_TEXT: "The file was read but holds no usable text.",
     IngestErrorCode.TOO_DEEP: "E-mail attachments are nested deeper than the configured limit.",
+    IngestErrorCode.IMAGE_TOO_LARGE: (
+        "An image or scanned page has more pixels than the configured limit, or is a decompression bomb."
+    ),
+    IngestErrorCode.OCR_NO_TEXT: "The scan or photo was read by OCR but no page yielded text.",
+    IngestErrorCode.OCR_UNAVAILABLE: "The OCR engine (Tesseract) is not installed or failed; retry once it works.",
 }
 
 

@@ -11,14 +11,36 @@ import email.policy
 import io
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import PurePath
 
 import filetype
 from charset_normalizer import from_bytes
+from PIL import Image
 
 from service.ingest.errors import IngestError, IngestErrorCode
+from service.ingest.ocr import (
+    IMAGE_TYPES,
+    OcrPage,
+    OcrPageText,
+    OcrSettings,
+    PageUnreadable,
+    ocr_page,
+    open_image_pages,
+    render_pdf_pages,
+    yielded_text,
+)
+from service.ingest.tables import (
+    CSV,
+    XLSX,
+    ShipmentRow,
+    TableText,
+    looks_like_shipment_csv,
+    read_csv,
+    read_xlsx,
+)
 
 TEXT_TYPES = ("text/plain", "text/html", "message/rfc822")
 SUPPORTED = (
@@ -27,6 +49,9 @@ SUPPORTED = (
     "message/rfc822",
     "application/pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    *IMAGE_TYPES,
+    CSV,
+    XLSX,
 )
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -39,11 +64,22 @@ _EXTENSION_TYPES = {
     ".htm": "text/html",
     ".docx": DOCX,
     ".eml": "message/rfc822",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".csv": CSV,
+    ".tsv": CSV,
+    ".xlsx": XLSX,
 }
 _EMAIL_HEADER = re.compile(
     r"^(From|To|Subject|Date|Message-ID|MIME-Version|Received|Return-Path|Content-Type|Reply-To|Cc):[ \t]",
     re.IGNORECASE | re.MULTILINE,
 )
+# A PDF page with fewer word characters than this in its text layer is treated as a scan and read by OCR.
+_MIN_LAYER_CHARS = 20
 _HTML_HINT = re.compile(r"<(!doctype html|html|body|head|p|div|article|table|h[1-6])[\s>]", re.IGNORECASE)
 
 
@@ -55,16 +91,22 @@ class ExtractionLimits:
     max_pdf_pages: int = 300
     max_text_chars: int = 2_000_000
     max_email_depth: int = 3
+    ocr: OcrSettings = field(default_factory=OcrSettings)
 
 
 @dataclass
 class ExtractedText:
-    """Text taken from a document, with what was learnt on the way."""
+    """Text taken from a document, with what was learnt on the way.
+
+    `ocr_pages` says which stretches of `text` came from OCR and how reliable each is; `shipments` holds the
+    rows of shipment tables with the offsets of their cells. Both index `text`, like the analysis' evidence."""
 
     text: str
     media_type: str
     pages: int | None = None
     warnings: list[str] = field(default_factory=list)
+    ocr_pages: list[OcrPage] = field(default_factory=list)
+    shipments: list[ShipmentRow] = field(default_factory=list)
 
 
 def extension_type(filename: str | None) -> str | None:
@@ -94,8 +136,11 @@ def sniff_media_type(data: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                if "word/document.xml" in archive.namelist():
+                names = archive.namelist()
+                if "word/document.xml" in names:
                     return DOCX
+                if "xl/workbook.xml" in names:
+                    return XLSX
         except zipfile.BadZipFile as exc:
             raise IngestError(
                 IngestErrorCode.CORRUPT_FILE, "the file looks like a ZIP/DOCX but is damaged"
@@ -134,6 +179,11 @@ def _extract(data: bytes, filename: str | None, limits: ExtractionLimits, depth:
     media_type = sniff_media_type(data)
     claimed = extension_type(filename)
     warnings: list[str] = []
+    plain: str | None = None
+    if media_type == "text/plain":
+        plain = _decode_text(data)
+        if claimed == CSV or looks_like_shipment_csv(plain):
+            media_type = CSV
     if media_type not in SUPPORTED:
         if claimed is not None:
             raise IngestError(
@@ -147,6 +197,14 @@ def _extract(data: bytes, filename: str | None, limits: ExtractionLimits, depth:
         warnings.append(f"file name suggests {claimed}; read as {media_type} by its content")
     if media_type == "application/pdf":
         result = _extract_pdf(data, limits)
+    elif media_type in IMAGE_TYPES:
+        result = _extract_image(data, media_type, limits)
+    elif media_type == CSV:
+        result = _from_table(
+            read_csv(plain if plain is not None else _decode_text(data), limits.max_text_chars), CSV
+        )
+    elif media_type == XLSX:
+        result = _from_table(read_xlsx(data, limits.max_text_chars), XLSX)
     elif media_type == DOCX:
         result = ExtractedText(_extract_docx(data), media_type)
     elif media_type == "message/rfc822":
@@ -154,7 +212,7 @@ def _extract(data: bytes, filename: str | None, limits: ExtractionLimits, depth:
     elif media_type == "text/html":
         result = ExtractedText(_extract_html(_decode_text(data)), media_type)
     else:
-        result = ExtractedText(_normalise(_decode_text(data)), media_type)
+        result = ExtractedText(_normalise(plain if plain is not None else _decode_text(data)), media_type)
     result.warnings[:0] = warnings
     if not result.text.strip():
         raise IngestError(IngestErrorCode.NO_TEXT, "the document was read but holds no text")
@@ -198,22 +256,97 @@ def _extract_pdf(data: bytes, limits: ExtractionLimits) -> ExtractedText:
         )
     if n_pages == 0:
         raise IngestError(IngestErrorCode.CORRUPT_FILE, "the PDF has no pages")
-    parts: list[str] = []
+    texts: list[str] = []
     warnings: list[str] = []
     for number, page in enumerate(reader.pages, start=1):
         try:
-            parts.append(page.extract_text() or "")
+            texts.append(_normalise(page.extract_text() or ""))
         except Exception as exc:  # a single broken page must not lose the rest of the report
+            texts.append("")
             warnings.append(f"page {number} could not be read ({exc.__class__.__name__})")
-        if sum(len(p) for p in parts) > limits.max_text_chars:
+        if sum(len(p) for p in texts) > limits.max_text_chars:
             break
-    text = _normalise("\n\n".join(p.strip() for p in parts if p.strip()))
-    if len(re.findall(r"\w", text)) < 20:
-        raise IngestError(
-            IngestErrorCode.NO_TEXT_LAYER,
-            f"none of the {n_pages} page(s) has a text layer; it looks like a scan",
+    # A page without a text layer is a scan (or a photo pasted into a report): read it by OCR.
+    scanned = [i for i, t in enumerate(texts) if len(re.findall(r"\w", t)) < _MIN_LAYER_CHARS]
+    has_layer = len(scanned) < len(texts)
+    if len(scanned) > limits.ocr.max_pages:
+        if not has_layer:
+            raise IngestError(
+                IngestErrorCode.TOO_MANY_PAGES,
+                f"{len(scanned)} scanned pages is over the OCR limit of {limits.ocr.max_pages} "
+                "(TRIAGE_MAX_OCR_PAGES)",
+            )
+        skipped = scanned[limits.ocr.max_pages :]
+        warnings.append(
+            f"{len(skipped)} page(s) without a text layer were not read by OCR (over TRIAGE_MAX_OCR_PAGES), "
+            f"from page {skipped[0] + 1} on"
         )
-    return ExtractedText(text, "application/pdf", pages=n_pages, warnings=warnings)
+        scanned = scanned[: limits.ocr.max_pages]
+    read, ocr_warnings = _ocr_all(
+        zip([i + 1 for i in scanned], render_pdf_pages(data, scanned, limits.ocr), strict=True), limits
+    )
+    warnings.extend(ocr_warnings)
+    text = ""
+    ocr_pages: list[OcrPage] = []
+    for index, layer_text in enumerate(texts):
+        ocr = read.get(index + 1)
+        chunk = ocr.text if ocr is not None else layer_text
+        if not chunk.strip():
+            continue
+        text += "\n\n" if text else ""
+        start = len(text)
+        text += chunk
+        if ocr is not None:
+            ocr_pages.append(OcrPage(index + 1, start, len(text), ocr.confidence, ocr.rotation, ocr.skew))
+    if not text.strip():
+        raise IngestError(
+            IngestErrorCode.OCR_NO_TEXT,
+            f"none of the {n_pages} page(s) has a text layer and OCR found no text on any of them",
+        )
+    return ExtractedText(text, "application/pdf", pages=n_pages, warnings=warnings, ocr_pages=ocr_pages)
+
+
+def _ocr_all(
+    pages: Iterable[tuple[int, Image.Image | str]], limits: ExtractionLimits
+) -> tuple[dict[int, OcrPageText], list[str]]:
+    """OCR each (page number, image) pair; pages that fail or yield nothing become warnings, not failures."""
+    read: dict[int, OcrPageText] = {}
+    warnings: list[str] = []
+    for number, image in pages:
+        if isinstance(image, str):
+            warnings.append(f"page {number} {image}")
+            continue
+        try:
+            page = ocr_page(image, limits.ocr)
+        except PageUnreadable as exc:
+            warnings.append(f"page {number}: {exc}")
+            continue
+        if not yielded_text(page):
+            warnings.append(f"page {number}: OCR found no text on this page")
+            continue
+        read[number] = OcrPageText(_normalise(page.text), page.confidence, page.rotation, page.skew)
+    return read, warnings
+
+
+def _extract_image(data: bytes, media_type: str, limits: ExtractionLimits) -> ExtractedText:
+    images = open_image_pages(data, limits.ocr)
+    read, warnings = _ocr_all(enumerate(images, start=1), limits)
+    text = ""
+    ocr_pages: list[OcrPage] = []
+    for number, page in sorted(read.items()):
+        text += "\n\n" if text else ""
+        start = len(text)
+        text += page.text
+        ocr_pages.append(OcrPage(number, start, len(text), page.confidence, page.rotation, page.skew))
+    if not text:
+        raise IngestError(
+            IngestErrorCode.OCR_NO_TEXT, f"OCR found no text on any of the image's {len(images)} page(s)"
+        )
+    return ExtractedText(text, media_type, pages=len(images), warnings=warnings, ocr_pages=ocr_pages)
+
+
+def _from_table(table: TableText, media_type: str) -> ExtractedText:
+    return ExtractedText(table.text, media_type, warnings=table.warnings, shipments=table.rows)
 
 
 def _extract_docx(data: bytes) -> str:
@@ -251,9 +384,21 @@ def _extract_email(data: bytes, limits: ExtractionLimits, depth: int) -> Extract
         raise IngestError(IngestErrorCode.CORRUPT_FILE, "the e-mail could not be parsed")
     parts: list[str] = []
     warnings: list[str] = []
+    ocr_pages: list[OcrPage] = []
+    shipments: list[ShipmentRow] = []
+    length = 0
+
+    def add(part: str) -> int:
+        """Append a part and return where it starts in the joined text (what attachment offsets shift by)."""
+        nonlocal length
+        start = length + (2 if parts else 0)
+        parts.append(part)
+        length = start + len(part)
+        return start
+
     subject = message.get("Subject")
     if subject:
-        parts.append(f"Subject: {subject}")
+        add(_normalise(f"Subject: {subject}"))
     body = message.get_body(preferencelist=("plain", "html"))
     if body is not None:
         try:
@@ -263,7 +408,9 @@ def _extract_email(data: bytes, limits: ExtractionLimits, depth: int) -> Extract
             content = _decode_text(payload) if isinstance(payload, bytes) else ""
         if body.get_content_type() == "text/html":
             content = _extract_html(content)
-        parts.append(_normalise(str(content)))
+        content = _normalise(str(content))
+        if content:
+            add(content)
     for attachment in message.iter_attachments():
         name = attachment.get_filename() or attachment.get_content_type()
         if attachment.get_content_type() == "message/rfc822":
@@ -276,12 +423,15 @@ def _extract_email(data: bytes, limits: ExtractionLimits, depth: int) -> Extract
         try:
             inner_text = _extract(payload, attachment.get_filename(), limits, depth + 1)
         except IngestError as exc:
-            if exc.code == IngestErrorCode.TOO_DEEP:
+            if exc.code in (IngestErrorCode.TOO_DEEP, IngestErrorCode.OCR_UNAVAILABLE):
                 raise
             warnings.append(f"attachment {name!r} skipped: {exc.code.value}: {exc.message}")
             continue
         warnings.extend(f"attachment {name!r}: {w}" for w in inner_text.warnings)
-        parts.append(f"--- Attachment: {name} ---\n{inner_text.text}")
+        heading = f"--- Attachment: {_normalise(str(name))} ---\n"
+        offset = add(heading + inner_text.text) + len(heading)
+        ocr_pages.extend(p.shifted(offset) for p in inner_text.ocr_pages)
+        shipments.extend(r.shifted(offset) for r in inner_text.shipments)
     return ExtractedText(
-        _normalise("\n\n".join(p for p in parts if p.strip())), "message/rfc822", warnings=warnings
+        "\n\n".join(parts), "message/rfc822", warnings=warnings, ocr_pages=ocr_pages, shipments=shipments
     )

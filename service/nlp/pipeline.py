@@ -25,23 +25,48 @@ from spacy.tokens import Doc
 
 from service import __version__
 from service.config import Settings
-from service.contract import Analysis, Entities, IndicatorResult, Versions
+from service.contract import INDICATOR_IDS, Analysis, Entities, IndicatorResult, Versions
+from service.ingest.ocr import OcrPage
+from service.ingest.tables import ShipmentRow
+from service.nlp.language import (
+    detect_language,
+    gazetteer_only,
+    is_reliable,
+    not_evaluated,
+    unreliable_warning,
+    withhold_judgement,
+)
 from service.nlp.models.assessment import AssessmentModel
 from service.nlp.models.encoder import SentenceEncoder, with_context
 from service.nlp.models.entities import TrainedEntityExtractor
 from service.nlp.models.indicators import IndicatorModel, indicator_features
 from service.nlp.models.manifest import ModelManifest
+from service.nlp.normalize import EntityNormalizer
+from service.nlp.provenance import mark_ocr, page_info
 from service.nlp.reference import ReferenceData, load_reference
 from service.nlp.rules.assessment import assess, assess_nexus
 from service.nlp.rules.entities import RulesEntityExtractor
 from service.nlp.rules.indicators import tag_indicators
 from service.nlp.sentences import Sentence, split_sentences
+from service.nlp.shipments import merge_nexus, shipment_entities, shipment_nexus
 
 log = logging.getLogger(__name__)
 
 
 class EntityExtractor(Protocol):
     def extract(self, doc: Doc) -> Entities: ...
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """One document to analyse: its text, the language the submitter named (a hint; the text decides), and
+    what extraction learnt about the text's structure (OCR-read pages, shipment-table rows)."""
+
+    id: str
+    text: str
+    language: str | None = None
+    shipments: Sequence[ShipmentRow] = ()
+    ocr_pages: Sequence[OcrPage] = ()
 
 
 # spaCy components the entity stage does not use; leaving them out makes NER several times faster.
@@ -62,6 +87,7 @@ class Pipeline:
     assessment_model: AssessmentModel | None = None
     batch_size: int = 16
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    normalizer: EntityNormalizer | None = None
 
     @classmethod
     def load(cls, settings: Settings, with_trained_assessment: bool = True) -> Pipeline:
@@ -119,6 +145,7 @@ class Pipeline:
             encoder=encoder,
             indicator_model=indicator_model,
             assessment_model=assessment_model,
+            normalizer=EntityNormalizer.build(reference),
         )
         log.info("pipeline %s loaded: %s", settings.pipeline, versions)
         return pipeline
@@ -127,12 +154,24 @@ class Pipeline:
     def versions(self) -> Versions:
         return Versions(pipeline=f"wro-triage-{__version__}/{self.name}", models=dict(self.model_versions))
 
-    def analyze(self, doc_id: str, text: str, language: str | None = None) -> Analysis:
-        return next(self.analyze_many([(doc_id, text, language)]))
+    def analyze(
+        self,
+        doc_id: str,
+        text: str,
+        language: str | None = None,
+        *,
+        shipments: Sequence[ShipmentRow] = (),
+        ocr_pages: Sequence[OcrPage] = (),
+    ) -> Analysis:
+        return next(self.analyze_inputs([AnalysisInput(doc_id, text, language, shipments, ocr_pages)]))
 
     def analyze_many(self, items: Iterable[tuple[str, str, str | None]]) -> Iterator[Analysis]:
+        """Analyses of (id, text, language hint) in input order, computed batch by batch."""
+        return self.analyze_inputs(AnalysisInput(i, t, lang) for i, t, lang in items)
+
+    def analyze_inputs(self, items: Iterable[AnalysisInput]) -> Iterator[Analysis]:
         """Analyses in input order, computed batch by batch."""
-        batch: list[tuple[str, str, str | None]] = []
+        batch: list[AnalysisInput] = []
         for item in items:
             batch.append(item)
             if len(batch) >= self.batch_size:
@@ -147,8 +186,8 @@ class Pipeline:
         self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + now - started
         return now
 
-    def _analyze_batch(self, batch: Sequence[tuple[str, str, str | None]]) -> list[Analysis]:
-        texts = [text for _id, text, _lang in batch]
+    def _analyze_batch(self, batch: Sequence[AnalysisInput]) -> list[Analysis]:
+        texts = [item.text for item in batch]
         started = time.perf_counter()
         spacy_docs: list[Doc] = list(self.nlp.pipe(texts, batch_size=len(texts)))
         started = self._timed("spacy", started)
@@ -157,30 +196,73 @@ class Pipeline:
         features = self.sentence_features_for(sentences)
         started = self._timed("encoder", started)
         out: list[Analysis] = []
-        for index, ((doc_id, text, language), spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
+        for index, (item, spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
+            text = item.text
+            warnings: list[str] = []
+            language, reliable = self._language(item, warnings)
+            started = self._timed("language", started)
             entities: Entities = self.entities.extract(spacy_doc)
+            if not reliable:
+                entities = gazetteer_only(entities)
+            if item.shipments and self.normalizer is not None:
+                entities = shipment_entities(entities, item.shipments, text, self.normalizer)
             started = self._timed("entities", started)
-            indicators = self._indicators(sentences[index], features[index] if features else None)
+            if reliable:
+                indicators = self._indicators(sentences[index], features[index] if features else None)
+            else:
+                indicators = not_evaluated(INDICATOR_IDS)
             started = self._timed("indicators", started)
+            records = shipment_nexus(item.shipments, text)
+            # Rows of a shipment table are judged by their columns; their labels ("Bill of Lading: ...") are
+            # not prose, so the sentence patterns and the nexus head read only the rest of the text.
+            prose = [not any(r.start <= s.start < r.end for r in item.shipments) for s in sentences[index]]
+            prose_sentences = [s for s, keep in zip(sentences[index], prose, strict=True) if keep]
             if self.assessment_model is not None and features is not None:
-                nexus = self.assessment_model.nexus.assess(sentences[index], features[index])
+                nexus = merge_nexus(
+                    self.assessment_model.nexus.assess(
+                        prose_sentences, features[index][np.array(prose, dtype=bool)]
+                    ),
+                    records,
+                )
                 assessment = self.assessment_model.assess(text, sentences[index], entities, indicators, nexus)
             else:
-                nexus = assess_nexus(sentences[index])
+                nexus = merge_nexus(assess_nexus(prose_sentences), records)
                 assessment = assess(text, entities, indicators, nexus)
+            if not reliable and language is not None:
+                assessment = withhold_judgement(assessment, language)
+                warnings.append(unreliable_warning(language))
+            assessment.factors["language"] = language
+            assessment.factors["language_reliable"] = reliable
+            indicators, nexus = mark_ocr(indicators, nexus, item.ocr_pages)
             started = self._timed("nexus_and_assessment", started)
             out.append(
                 Analysis(
-                    id=doc_id,
+                    id=item.id,
                     language=language,
+                    language_reliable=reliable,
+                    ocr_pages=page_info(item.ocr_pages),
                     entities=entities,
                     indicators=indicators,
                     us_nexus=nexus,
                     assessment=assessment,
                     versions=self.versions,
+                    warnings=warnings,
                 )
             )
         return out
+
+    @staticmethod
+    def _language(item: AnalysisInput, warnings: list[str]) -> tuple[str | None, bool]:
+        """The language the text is in (the submitter's word only when the text cannot tell), and whether the
+        indicator and assessment stages can be trusted in it."""
+        guess = detect_language(item.text)
+        hint = item.language.split("-")[0].lower() if item.language else None
+        if guess.code is not None and hint is not None and guess.code != hint:
+            warnings.append(
+                f"submitted as language {item.language!r}, but the text reads as {guess.code!r}; used {guess.code!r}"
+            )
+        language = guess.code or hint
+        return language, is_reliable(language)
 
     def sentence_features_for(
         self,

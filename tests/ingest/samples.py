@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 from email.message import EmailMessage
 
+from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -95,6 +97,18 @@ PNG_BYTES = (
 )
 
 
+def _zip_bytes() -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("notes/readme.txt", "an archive is not a document we read")
+    return out.getvalue()
+
+
+ZIP_BYTES = _zip_bytes()
+
+
 def _wrap(text: str, width: int) -> list[str]:
     lines: list[str] = []
     current = ""
@@ -107,3 +121,143 @@ def _wrap(text: str, width: int) -> list[str]:
     if current:
         lines.append(current)
     return lines
+
+
+# --- Scans, photos and shipment tables (rendered here, so no binary fixture is needed) ---
+
+SCAN_TEXT = (
+    "Workers at the Sinar Jaya rubber glove factory in Selangor, Malaysia told investigators that the "
+    "supervisor kept their passports and that recruitment debts took most of their pay. Several said they "
+    "worked fourteen hours a day, six days a week, and were locked in the dormitory at night. The gloves are "
+    "shipped to importers in the United States through the port of Long Beach."
+)
+SECOND_PAGE_TEXT = (
+    "A second page describes the pay slips: deductions for housing, transport and a recruitment fee left "
+    "some workers with less than half of the minimum wage after three months at the plant."
+)
+
+
+def text_image(text: str, width: int = 2480, font_size: int = 40, angle: float = 0.0) -> Image.Image:
+    """Text drawn like a 300 DPI scan of an A4 page (Pillow's bundled font), optionally turned by `angle`
+    degrees counter-clockwise the way a page lies crooked on a scanner or sideways in a photo."""
+    font = ImageFont.load_default(size=font_size)
+    lines: list[str] = []
+    current = ""
+    probe = ImageDraw.Draw(Image.new("L", (10, 10)))
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if probe.textlength(candidate, font=font) > width - 300:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    height = max(1200, 300 + len(lines) * int(font_size * 1.6))
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    for number, line in enumerate(lines):
+        draw.text((150, 150 + number * int(font_size * 1.6)), line, font=font, fill=0)
+    if angle:
+        image = image.rotate(angle, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    return image
+
+
+def image_bytes(image: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def scanned_pdf_bytes(images: list[Image.Image]) -> bytes:
+    """A PDF whose pages are only pictures of text, as a scanner makes them: no text layer at all."""
+    from reportlab.lib.utils import ImageReader
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    page_width, page_height = A4
+    for image in images:
+        scale = min(page_width / image.width, page_height / image.height)
+        pdf.drawImage(
+            ImageReader(image),
+            0,
+            page_height - image.height * scale,
+            image.width * scale,
+            image.height * scale,
+        )
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def word_recovery(reference: str, read: str) -> float:
+    """Share of the reference's words (case and punctuation aside) found in the OCR output, counting repeats."""
+    from collections import Counter
+
+    def words(text: str) -> Counter[str]:
+        return Counter(w for w in re.findall(r"\w+", text.casefold()))
+
+    expected = words(reference)
+    found = words(read)
+    return sum(min(n, found[w]) for w, n in expected.items()) / sum(expected.values())
+
+
+SHIPMENT_HEADER = [
+    "Bill of Lading",
+    "Arrival Date",
+    "Shipper",
+    "Consignee",
+    "Consignee Address",
+    "Port of Unlading",
+    "HTS Code",
+    "Product Description",
+    "Weight (kg)",
+]
+SHIPMENT_ROWS = [
+    [
+        "MEDU1234567",
+        "2024-03-02",
+        "Sinar Jaya Gloves Sdn Bhd",
+        "Harbor Glove Supply LLC",
+        "1200 Harbor Ave, Long Beach, CA 90802, USA",
+        "Long Beach, California",
+        "4015.19.0510",
+        "nitrile rubber examination gloves",
+        "18250",
+    ],
+    [
+        "MEDU7654321",
+        "2024-04-11",
+        "Sinar Jaya Gloves Sdn Bhd",
+        "Harbor Glove Supply LLC",
+        "1200 Harbor Ave, Long Beach, CA 90802, USA",
+        "Long Beach, California",
+        "4015.19.0510",
+        "nitrile rubber examination gloves",
+        "17900",
+    ],
+]
+
+
+def shipment_csv_bytes(rows: list[list[str]] | None = None) -> bytes:
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SHIPMENT_HEADER)
+    writer.writerows(SHIPMENT_ROWS if rows is None else rows)
+    return out.getvalue().encode()
+
+
+def shipment_xlsx_bytes() -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Shipments"
+    sheet.append(SHIPMENT_HEADER)
+    for row in SHIPMENT_ROWS:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

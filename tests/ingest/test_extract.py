@@ -8,6 +8,7 @@ from service.ingest import ExtractionLimits, IngestError, IngestErrorCode, extra
 from tests.ingest.samples import (
     PNG_BYTES,
     REPORT_TEXT,
+    ZIP_BYTES,
     docx_bytes,
     email_bytes,
     encrypted_pdf_bytes,
@@ -96,11 +97,11 @@ def test_email_body_and_attachments_recursively() -> None:
 def test_email_with_bad_attachment_keeps_the_rest() -> None:
     outer = email_bytes(
         "Body text about the farm and its workers in Sinaloa.",
-        attachments=[("photo.png", "image/png", PNG_BYTES)],
+        attachments=[("clip.zip", "application/zip", ZIP_BYTES)],
     )
     result = extract_text(outer)
     assert "Sinaloa" in result.text
-    assert any("photo.png" in w and "unsupported_type" in w for w in result.warnings)
+    assert any("clip.zip" in w and "unsupported_type" in w for w in result.warnings)
 
 
 def test_empty_file() -> None:
@@ -125,10 +126,6 @@ def test_encrypted_pdf() -> None:
     assert _code(encrypted_pdf_bytes(), "locked.pdf") == IngestErrorCode.ENCRYPTED_PDF
 
 
-def test_scanned_pdf_without_text_layer() -> None:
-    assert _code(pdf_bytes(["", ""], draw_text=False), "scan.pdf") == IngestErrorCode.NO_TEXT_LAYER
-
-
 def test_corrupt_pdf() -> None:
     data = pdf_bytes([REPORT_TEXT])
     assert _code(data[: len(data) // 3], "broken.pdf") == IngestErrorCode.CORRUPT_FILE
@@ -140,11 +137,11 @@ def test_corrupt_docx() -> None:
 
 
 def test_unsupported_type() -> None:
-    assert _code(PNG_BYTES) == IngestErrorCode.UNSUPPORTED_TYPE
+    assert _code(ZIP_BYTES) == IngestErrorCode.UNSUPPORTED_TYPE
 
 
 def test_mislabelled_type() -> None:
-    assert _code(PNG_BYTES, "report.pdf") == IngestErrorCode.MISLABELLED_TYPE
+    assert _code(ZIP_BYTES, "report.pdf") == IngestErrorCode.MISLABELLED_TYPE
 
 
 def test_binary_garbage_is_not_text() -> None:
