@@ -93,7 +93,13 @@ def test_named_submission_keeps_the_name_out_of_the_analysed_text(
     token = token_of(client)
     response = client.post(
         "/submit",
-        data={"csrf_token": token, "details": STRONG, "identity": "named", "name": "Ana Ruiz", "contact": "a@x"},
+        data={
+            "csrf_token": token,
+            "details": STRONG,
+            "identity": "named",
+            "name": "Ana Ruiz",
+            "contact": "a@x",
+        },
     )
     assert response.status_code == 200
     engine = make_engine(web_settings.database_url)
@@ -130,7 +136,9 @@ def test_coaching_lists_present_and_missing_elements_in_the_chosen_language(clie
     headers = {"X-CSRF-Token": token}
     empty = client.post("/submit/coach", data={"lang": "en"}, headers=headers)
     assert "Start writing" in empty.text
-    weak = client.post("/submit/coach", data={"details": "Conditions are bad.", "lang": "fr"}, headers=headers)
+    weak = client.post(
+        "/submit/coach", data={"details": "Conditions are bad.", "lang": "fr"}, headers=headers
+    )
     assert "Nommez le producteur" in weak.text and "Name the producer" not in weak.text
     strong = client.post("/submit/coach", data={"details": STRONG + NEXUS, "lang": "es"}, headers=headers)
     assert "Nombre al productor" not in strong.text
@@ -149,7 +157,9 @@ def test_public_form_is_rate_limited(web_settings: Settings) -> None:
     limited = web_settings.model_copy(update={"submit_rate_limit": "2/minute"})
     with TestClient(create_app(limited)) as client:
         token = token_of(client)
-        codes = [client.post("/status", data={"csrf_token": token, "code": "X"}).status_code for _ in range(3)]
+        codes = [
+            client.post("/status", data={"csrf_token": token, "code": "X"}).status_code for _ in range(3)
+        ]
         assert codes == [404, 404, 429]
         assert client.post("/submit", data={"csrf_token": token}).status_code == 422  # its own bucket
 
