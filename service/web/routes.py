@@ -22,7 +22,7 @@ from service.api.app import AppState
 from service.api.routes import State
 from service.auth import REVIEW_ROLES, Role, authenticate, get_user
 from service.contract import INDICATOR_IDS, PRESENT_STATUSES, Analysis
-from service.db.models import DocumentStatus, SourceType, User
+from service.db.models import Decision, Document, DocumentStatus, SourceType, User
 from service.documents import analysis_of, get_document, latest_analysis
 from service.errors import InvalidStateError, NotFoundError
 from service.evaluation import HEADLINE
@@ -405,7 +405,10 @@ def queue_page(request: Request, user: Reviewer, state: State) -> HTMLResponse:
         include_decided=include_decided,
     )
     rows = queue(state.engine, filters, order, limit=100, offset=0)
-    items = [(row, (decisions_for(state.engine, row.id) or [None])[-1]) for row in rows]
+    items: list[tuple[Document, Decision | None]] = []
+    for row in rows:
+        decided = decisions_for(state.engine, row.id)
+        items.append((row, decided[-1] if decided else None))
     return render(
         request,
         "queue.html",

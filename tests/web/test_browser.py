@@ -109,7 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(
-                    f"server did not start: {process.stderr.read() if process.stderr else ''}"
+                    f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
                 )
             time.sleep(0.2)
         yield base
