@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="WRO Triage: forced-labor evidence triage for Section 307.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 corpus_app = typer.Typer(help="The annotated corpus under corpora/.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts for the investigators' web pages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
 app.add_typer(corpus_app, name="corpus")
 err = Console(stderr=True)
 
@@ -98,6 +100,43 @@ def db_upgrade() -> None:
     settings = get_settings()
     upgrade_database(settings.database_url)
     err.print(f"database ready: {settings.database_url.split('@')[-1]}")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="submitter, reviewer, lead or admin")] = "reviewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")
+    ] = False,
+) -> None:
+    """Create a web user; the password is asked for (twice) unless --password-stdin is given."""
+    from service.auth import Role, UserExistsError, create_user
+    from service.db.engine import make_engine, upgrade_database
+
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        err.print(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
+        raise typer.Exit(2) from exc
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        create_user(engine, name, chosen, password)
+    except UserExistsError as exc:
+        err.print(f"a user named {name!r} already exists")
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    err.print(f"user {name} added as {chosen.value}")
 
 
 # (id, what to analyse, error): an input that cannot be analysed carries an error instead of stopping the run.

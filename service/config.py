@@ -97,6 +97,23 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Web pages (service/web). The session cookie is signed with this secret; when unset, a random one is
+    # generated once and kept in session_secret_file so logins survive a restart of the embedded product.
+    session_secret: str | None = Field(default=None, description="secret that signs the session cookie")
+    session_secret_file: Path = REPO_ROOT / "var" / "session-secret"
+    session_max_age_seconds: int = 8 * 3600
+    session_https_only: bool = Field(default=False, description="mark the session cookie Secure (behind TLS)")
+    # Rate limits in the `limits` notation ("N/second|minute|hour"), per client address.
+    submit_rate_limit: str = Field(
+        default="10/minute", description="public intake, receipt look-ups and logins (each its own bucket)"
+    )
+    coach_rate_limit: str = Field(default="120/minute", description="live coaching requests while typing")
+    max_attachments: int = 5
+    eval_results_path: Path = Field(
+        default=REPO_ROOT / "var" / "eval" / "latest.json",
+        description="`triage eval --json` output that the metrics page shows",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -116,3 +133,6 @@ class TestEnvironment(BaseSettings):
     postgres_bin: Path | None = Field(default=None, description="folder with initdb and pg_ctl")
     redis_server: Path | None = Field(default=None, description="the redis-server binary")
     tesseract_cmd: Path | None = Field(default=None, description="the tesseract binary, if not on PATH")
+    chromium_bin: Path = Field(
+        default=Path("/usr/bin/chromium"), description="Debian's chromium, driven by Playwright"
+    )

@@ -122,8 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from service.api.batch_routes import router as batch_router
     from service.api.review_routes import router as review_router
     from service.api.routes import router
+    from service.web import install_web
 
     app.include_router(router)
     app.include_router(review_router)
     app.include_router(batch_router)
+    install_web(app, settings)
     return app

@@ -241,3 +241,34 @@ class DocumentEmbedding(SQLModel, table=True):
     document_id: str = Field(foreign_key="document.id", primary_key=True, max_length=32)
     model: str = Field(max_length=128)
     vector: list[float] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class User(SQLModel, table=True):
+    """A person who logs in to the web pages. Only an Argon2 hash of the password is kept."""
+
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=128, unique=True, index=True)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=256)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IntakeItem(SQLModel, table=True):
+    """One document sent through the public form under a receipt: the form itself, an attachment or later
+    evidence. Only the sha256 of the receipt code is kept, so a database leak does not reveal working codes;
+    a named submitter's name and contact stay here and never enter the analysed text."""
+
+    __tablename__ = "intake_item"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    receipt_hash: str = Field(max_length=64, index=True)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
+    submission_id: str = Field(foreign_key="submission.id", max_length=32)
+    kind: str = Field(max_length=16)
+    submitter_name: str | None = Field(default=None, max_length=256)
+    submitter_contact: str | None = Field(default=None, max_length=512)
+    language: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
