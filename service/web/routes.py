@@ -281,8 +281,8 @@ async def submit(request: Request, form: Form, state: State) -> HTMLResponse:
         _text(form, "name", 256) or None if named else None,
         _text(form, "contact", 512) or None if named else None,
     )
-    if state.worker is not None:
-        state.worker.wake()
+    if state.dispatcher is not None:
+        state.dispatcher.submitted(result.document_ids)
     return render(
         request,
         "receipt.html",
@@ -338,13 +338,13 @@ async def status_add(request: Request, form: Form, state: State) -> RedirectResp
         raise WebError(403, translate(lang, "status.unknown"))
     files = await _attachments(form, request)
     try:
-        await run_in_threadpool(add_evidence, state.engine, digest, _text(form, "text"), files, lang)
+        added = await run_in_threadpool(add_evidence, state.engine, digest, _text(form, "text"), files, lang)
     except ValueError as exc:
         raise WebError(422, translate(lang, "error.empty")) from exc
     except LookupError as exc:
         raise WebError(403, translate(lang, "status.unknown")) from exc
-    if state.worker is not None:
-        state.worker.wake()
+    if state.dispatcher is not None:
+        state.dispatcher.submitted(added)
     return RedirectResponse(f"/status?added=1&lang={lang}", status_code=303)
 
 
