@@ -31,6 +31,7 @@ _EN: dict[str, str] = {
     "nav.status": "Check a receipt",
     "nav.queue": "Review queue",
     "nav.metrics": "Metrics",
+    "nav.cases": "Cases",
     "nav.login": "Investigator login",
     "nav.logout": "Log out",
     "submit.title": "Report forced labor in goods sent to the United States",

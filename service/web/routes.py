@@ -35,6 +35,7 @@ from service.intake import (
     submit_intake,
 )
 from service.labels import TIERS
+from service.cases import case_detail, case_of_document, list_cases, merge_cases, split_case
 from service.review import ClaimConflictError, QueueFilter, agreement, claim, decide, decisions_for, queue
 from service.web.highlight import highlight, spans_of
 from service.web.i18n import LANGUAGES, choose_language, indicator_name, translate, translate_missing
@@ -446,6 +447,7 @@ def _document_context(state: AppState, document_id: str) -> dict[str, Any]:
         "tiers": TIERS,
         "indicator_ids": INDICATOR_IDS,
         "present_ids": {i.id for i in analysis.indicators if i.present} if analysis else set(),
+        "case_id": case_of_document(state.engine, document_id),
     }
 
 
@@ -494,6 +496,58 @@ def decision_page(
     return RedirectResponse(f"/review?include_decided=1&decided={document_id}", status_code=303)
 
 
+@router.get("/review/cases", response_class=HTMLResponse)
+def cases_page(request: Request, user: Reviewer, state: State) -> HTMLResponse:
+    return render(request, "cases.html", {"user": user, "cases": list_cases(state.engine, 200, 0)})
+
+
+@router.get("/review/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: str, request: Request, user: Reviewer, state: State) -> HTMLResponse:
+    try:
+        case = case_detail(state.engine, case_id, state.settings.near_duplicate_similarity)
+    except NotFoundError as exc:
+        raise WebError(404, "No such case.") from exc
+    stories = sorted({s.story for s in case.sources}, key=[s.story for s in case.sources].index)
+    others = [c for c in list_cases(state.engine, 200, 0) if c.id != case_id]
+    return render(
+        request,
+        "case.html",
+        {
+            "user": user,
+            "case": case,
+            "others": others,
+            "story_names": {story: chr(ord("A") + n % 26) for n, story in enumerate(stories)},
+            "indicator_names": {i: indicator_name("en", i) for i in INDICATOR_IDS},
+        },
+    )
+
+
+@router.post("/review/cases/{case_id}/merge", response_class=RedirectResponse)
+def case_merge_page(case_id: str, form: Form, user: Reviewer, state: State) -> RedirectResponse:
+    other = _text(form, "case_id", 32)
+    try:
+        merge_cases(state.engine, case_id, [other], user.name)
+    except NotFoundError as exc:
+        raise WebError(404, "No such case.") from exc
+    except InvalidStateError as exc:
+        raise WebError(409, str(exc)) from exc
+    return RedirectResponse(f"/review/cases/{case_id}", status_code=303)
+
+
+@router.post("/review/cases/{case_id}/split", response_class=RedirectResponse)
+def case_split_page(case_id: str, form: Form, user: Reviewer, state: State) -> RedirectResponse:
+    chosen = [str(v)[:32] for v in form.getlist("document_ids") if isinstance(v, str)]
+    if not chosen:
+        raise WebError(422, "Check the documents to move into a new case.")
+    try:
+        new_case = split_case(state.engine, case_id, chosen, user.name)
+    except NotFoundError as exc:
+        raise WebError(404, "No such case.") from exc
+    except InvalidStateError as exc:
+        raise WebError(409, str(exc)) from exc
+    return RedirectResponse(f"/review/cases/{new_case}", status_code=303)
+
+
 def _eval_runs(path: Path) -> dict[str, dict[str, Any]] | None:
     """`triage eval --json` writes one run as {pipeline, gold, metrics...}, several as {name: metrics}."""
     try:
@@ -523,7 +577,7 @@ def metrics_page(request: Request, user: Reviewer, state: State) -> HTMLResponse
         "metrics.html",
         {
             "user": user,
-            "path": path,
+            "results_path": path,
             "runs": runs,
             "keys": keys,
             "plots": plots,

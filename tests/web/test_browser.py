@@ -252,6 +252,16 @@ def test_intake_coaching_receipt_review_and_inert_payload(
             assert page.locator("#document-text img, #document-text script").count() == 0
             shot("document-hostile-inert")
 
+            # The reviewed document's case: its sources on a timeline, and its assessment.
+            page.goto(document_url)
+            page.locator("#case-link").click()
+            expect(page.locator("#sources li")).not_to_have_count(0)
+            expect(page.locator("#case-assessment")).to_be_visible()
+            shot("case")
+            page.goto(f"{server}/review/cases")
+            expect(page.locator("#cases")).to_be_visible()
+            shot("cases")
+
             page.goto(f"{server}/review/metrics")
             expect(page.locator("#no-eval")).to_contain_text("No evaluation results yet")
             shot("metrics-none-yet")
@@ -261,4 +271,4 @@ def test_intake_coaching_receipt_review_and_inert_payload(
     listing = "\n".join(str(p.relative_to(config.REPO_ROOT)) for p in shots)
     (SHOTS / "index.txt").write_text(listing + "\n", encoding="utf-8")
     print(f"\nscreenshots:\n{listing}")
-    assert len(shots) == 11 and all(p.stat().st_size > 5000 for p in shots)
+    assert len(shots) == 13 and all(p.stat().st_size > 5000 for p in shots)

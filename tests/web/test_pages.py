@@ -45,7 +45,7 @@ def _wait_done(client: TestClient, document_ids: list[str]) -> None:
 
 def test_every_web_post_route_refuses_a_missing_or_wrong_csrf_token(client: TestClient) -> None:
     posts = [
-        r.path.replace("{document_id}", "0" * 32)
+        r.path.replace("{document_id}", "0" * 32).replace("{case_id}", "0" * 32)
         for r in web_router.routes
         if isinstance(r, APIRoute) and "POST" in (r.methods or set())
     ]
@@ -246,3 +246,39 @@ def test_metrics_page_says_when_no_results_exist_and_shows_stored_ones(
         image = client.get("/review/metrics/plot/0.png")
         assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
         assert client.get("/review/metrics/plot/1.png").status_code == 404
+
+
+def test_case_pages_show_sources_on_a_timeline_and_split_them(
+    client: TestClient, web_settings: Settings
+) -> None:
+    from tests.test_cases import TOP_GLOVE_INDEPENDENT, TOP_GLOVE_REPORT
+
+    hostile = TOP_GLOVE_INDEPENDENT + " <script>window.__pwned=3</script>"
+    ids = [
+        client.post("/api/v1/documents?wait=true", json={"text": text, "title": title}).json()["id"]
+        for text, title in ((TOP_GLOVE_REPORT, "ngo-report.txt"), (hostile, "<b>witness</b>.txt"))
+    ]
+    engine = make_engine(web_settings.database_url)
+    create_user(engine, "lena", Role.LEAD, "correct horse")
+    engine.dispose()
+    token = token_of(client, "/login")
+    client.post("/login", data={"csrf_token": token, "name": "lena", "password": "correct horse"})
+    listing = client.get("/review/cases")
+    assert listing.status_code == 200
+    link = re.search(r'href="/review/cases/([0-9a-f]{32})"', listing.text)
+    assert link
+    case_id = link.group(1)
+    page = client.get(f"/review/cases/{case_id}")
+    assert page.status_code == 200
+    assert "2 independent sources" in page.text and "ngo-report.txt" in page.text
+    assert "&lt;b&gt;witness&lt;/b&gt;.txt" in page.text and "<b>witness</b>" not in page.text
+    assert page.text.index("ngo-report.txt") < page.text.index("witness"), "oldest source first"
+    assert f'href="/review/cases/{case_id}"' in client.get(f"/review/documents/{ids[0]}").text
+    token = token_of(client, f"/review/cases/{case_id}")
+    split = client.post(f"/review/cases/{case_id}/split", data={"csrf_token": token, "document_ids": ids[1]})
+    assert split.status_code == 200 and "1 document" in split.text
+    assert client.get("/api/v1/cases").json()["items"].__len__() == 2
+    refused = client.post(
+        f"/review/cases/{case_id}/split", data={"csrf_token": token, "document_ids": ids[0]}
+    )
+    assert refused.status_code == 409, "a split must leave a document behind"
