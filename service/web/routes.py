@@ -21,6 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from service.api.app import AppState
 from service.api.routes import State
 from service.auth import REVIEW_ROLES, Role, authenticate, get_user
+from service.cases import case_detail, case_of_document, list_cases, merge_cases, split_case
 from service.contract import INDICATOR_IDS, PRESENT_STATUSES, Analysis
 from service.db.models import Decision, Document, DocumentStatus, SourceType, User
 from service.documents import analysis_of, get_document, latest_analysis
@@ -35,7 +36,6 @@ from service.intake import (
     submit_intake,
 )
 from service.labels import TIERS
-from service.cases import case_detail, case_of_document, list_cases, merge_cases, split_case
 from service.review import ClaimConflictError, QueueFilter, agreement, claim, decide, decisions_for, queue
 from service.web.highlight import highlight, spans_of
 from service.web.i18n import LANGUAGES, choose_language, indicator_name, translate, translate_missing
