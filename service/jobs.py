@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
 
 from service.batches import resume_batches
 from service.config import Settings
@@ -122,8 +122,14 @@ def run_document_job(context: JobContext, document_id: str) -> JobOutcome:
         if not _transient(exc):
             raise
         try:
-            release_claim(context.engine, document_id, context.worker)
-        except Exception:  # the database may still be away; the lease will expire instead
+            # The moment that broke the write (a lock, a restart) usually passes within seconds.
+            Retrying(
+                retry=retry_if_exception_type(OperationalError),
+                stop=stop_after_delay(10),
+                wait=wait_exponential(multiplier=0.1, max=2),
+                reraise=True,
+            )(release_claim, context.engine, document_id, context.worker)
+        except Exception:  # the database is still away; the lease will expire instead
             log.exception("could not release %s", document_id)
         raise TransientJobError(f"{document_id}: {exc.__class__.__name__}") from exc
     return JobOutcome.PROCESSED

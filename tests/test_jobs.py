@@ -26,6 +26,7 @@ from service.jobs import (
     is_dead_local_claimant,
     recover_abandoned,
     run_document_job,
+    run_with_retries,
     sweep,
 )
 from service.nlp.pipeline import Pipeline
@@ -113,3 +114,44 @@ def test_sweep_resends_jobs_whose_message_may_be_lost(tmp_path: object, pipeline
     mark_enqueued(context.engine, [document.id])
     assert due_for_enqueue(context.engine, timedelta(0)) == [document.id]
     context.engine.dispose()
+
+
+def test_transient_database_failure_gives_the_document_back_and_retries(
+    tmp_path: object, pipeline: Pipeline
+) -> None:
+    """A write that meets a locked database (another process holding it) is retried, not lost or failed."""
+    import sqlite3
+    import threading
+
+    from sqlmodel import create_engine
+
+    path = f"{tmp_path}/locked.db"
+    url = f"sqlite:///{path}"
+    upgrade_database(url)
+    impatient = create_engine(url, connect_args={"timeout": 0.2, "check_same_thread": False})
+    settings = Settings(database_url=url, document_embeddings=False, job_max_retries=3)
+    context = JobContext(engine=impatient, pipeline=pipeline, settings=settings)
+    document = submit_document(impatient, REPORT_TEXT.encode(), SubmissionMeta()).document
+
+    holder = sqlite3.connect(path, check_same_thread=False)
+    original = context.pipeline.analyze
+
+    def analyze_then_lock(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        if not locked.is_set():  # the first attempt's write meets a database locked for 0.8 s
+            holder.execute("BEGIN EXCLUSIVE")
+            locked.set()
+            threading.Timer(0.8, holder.rollback).start()
+        return result
+
+    locked = threading.Event()
+    context.pipeline = type(pipeline)(**{**pipeline.__dict__})
+    context.pipeline.analyze = analyze_then_lock  # type: ignore[method-assign]
+    outcome = run_with_retries(context, document.id)
+    assert locked.is_set(), "the first attempt met the lock"
+    assert outcome is JobOutcome.PROCESSED
+    assert get_document(impatient, document.id).status == DocumentStatus.DONE.value
+    assert get_document(impatient, document.id).attempts == 2
+    assert _analyses(context, document.id) == 1
+    holder.close()
+    impatient.dispose()
