@@ -146,7 +146,7 @@ def test_transient_database_failure_gives_the_document_back_and_retries(
 
     locked = threading.Event()
     context.pipeline = type(pipeline)(**{**pipeline.__dict__})
-    context.pipeline.analyze = analyze_then_lock  # type: ignore[method-assign]
+    vars(context.pipeline)["analyze"] = analyze_then_lock  # the instance's analyze, wrapped
     outcome = run_with_retries(context, document.id)
     assert locked.is_set(), "the first attempt met the lock"
     assert outcome is JobOutcome.PROCESSED
