@@ -14,7 +14,7 @@ from service.config import REPO_ROOT, Settings, TestEnvironment
 from service.ingest.ocr import OcrSettings
 from service.nlp.pipeline import Pipeline
 from service.nlp.similarity import DocumentEmbedder
-from tests.servers import ServerUnavailable, postgres_server
+from tests.servers import ServerUnavailable, postgres_server, redis_server
 
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
@@ -98,3 +98,24 @@ def dev_set_path() -> Path:
 @pytest.fixture(scope="session")
 def embedder() -> DocumentEmbedder:
     return DocumentEmbedder.load(threads=2)
+
+
+@pytest.fixture
+def postgres_database(postgres_root_url: str) -> str:
+    name = f"scale_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_root_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return postgres_root_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def redis_url(test_env: TestEnvironment) -> Iterator[str]:
+    try:
+        with redis_server(test_env) as url:
+            yield url
+    except ServerUnavailable as exc:
+        if test_env.ci:
+            pytest.fail(f"CI must run the Redis and Celery tests: {exc}")
+        pytest.skip(str(exc))

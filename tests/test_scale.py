@@ -14,20 +14,19 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, text
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from service import config
 from service.db.engine import make_engine, upgrade_database
 from service.db.models import AnalysisRecord, BatchItem, Document, DocumentStatus
-from tests.servers import ServerUnavailable, free_port, redis_server, wait_for_port
+from tests.servers import free_port, wait_for_port
 
 TRIAGE = Path(sys.executable).parent / "triage"
 BATCH_SIZE = 200
@@ -170,27 +169,6 @@ def test_embedded_server_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
         final = _wait_done(base, batch_id, BATCH_SIZE, 400)
     assert final["done"] == BATCH_SIZE and final["failed"] == 0, log.read_text()[-3000:]
     _assert_each_analysed_once(database_url, batch_id)
-
-
-@pytest.fixture
-def postgres_database(postgres_root_url: str) -> str:
-    name = f"scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_root_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return postgres_root_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture
-def redis_url(test_env: config.TestEnvironment) -> Iterator[str]:
-    try:
-        with redis_server(test_env) as url:
-            yield url
-    except ServerUnavailable as exc:
-        if test_env.ci:
-            pytest.fail(f"CI must run the Redis and Celery tests: {exc}")
-        pytest.skip(str(exc))
 
 
 @pytest.mark.integration

@@ -1,0 +1,69 @@
+"""Schemathesis against the OpenAPI document of a real `triage serve`: whatever the schema allows (and a good
+deal it does not), the server answers without a 5xx. Bounded: a fixed number of examples per operation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from tests.servers import free_port
+
+TRIAGE = Path(sys.executable).parent / "triage"
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("fuzz")
+    port = free_port()
+    env = {
+        **os.environ,
+        "TRIAGE_DATABASE_URL": f"sqlite:///{folder / 'fuzz.db'}",
+        "TRIAGE_PORT": str(port),
+        "TRIAGE_LOG_LEVEL": "WARNING",
+        "TRIAGE_DOCUMENT_EMBEDDINGS": "false",
+        "HF_HUB_OFFLINE": "1",
+    }
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen([str(TRIAGE), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def api_schema(live_server: str) -> Any:
+    return schemathesis.openapi.from_url(f"{live_server}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.mark.integration
+@schema.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_no_server_errors(case: Any) -> None:
+    case.call_and_validate(checks=[not_a_server_error], timeout=60)
