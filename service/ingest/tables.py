@@ -104,7 +104,10 @@ def looks_like_shipment_csv(text: str) -> bool:
     if len(first) > 2000:
         return False
     for delimiter in (",", ";", "\t", "|"):
-        cells = next(csv.reader([first], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:  # a stray carriage return or quote: not a table we can read as one
+            return False
         if len(cells) >= 3 and len({role_of(c) for c in cells} - {None}) >= _MIN_ROLES:
             return True
     return False
