@@ -83,7 +83,10 @@ def audit(
     session.flush()
     assert event.id is not None
     previous = session.exec(
-        select(AuditEvent.hash).where(col(AuditEvent.id) < event.id).order_by(col(AuditEvent.id).desc()).limit(1)
+        select(AuditEvent.hash)
+        .where(col(AuditEvent.id) < event.id)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(1)
     ).first()
     event.details_digest = details_digest(details)
     event.prev_hash = previous or ""

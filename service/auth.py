@@ -36,7 +36,6 @@ class Role(StrEnum):
     LEAD = "lead"
     ADMIN = "admin"
 
-
     def includes(self, other: Role) -> bool:
         """Whether this role may do what `other` may."""
         return _RANK[self] >= _RANK[other]

@@ -27,10 +27,41 @@ _CUE = re.compile(
     r"(?:,)?\s+(?:named|called|identified\s+as|known\s+as|llamad[oa])\s+)(?P<name>" + _NAME + ")"
 )
 _OFFICIAL_TITLES = frozenset(
-    "minister president senator secretary director ceo chairman chairwoman chair spokesperson spokesman "
-    "spokeswoman official commissioner ambassador governor mayor congressman congresswoman representative "
-    "manager owner founder executive chief inspector prosecutor judge officer deputy ministro presidente "
-    "director-general".split()
+    [
+        "minister",
+        "president",
+        "senator",
+        "secretary",
+        "director",
+        "ceo",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "spokesperson",
+        "spokesman",
+        "spokeswoman",
+        "official",
+        "commissioner",
+        "ambassador",
+        "governor",
+        "mayor",
+        "congressman",
+        "congresswoman",
+        "representative",
+        "manager",
+        "owner",
+        "founder",
+        "executive",
+        "chief",
+        "inspector",
+        "prosecutor",
+        "judge",
+        "officer",
+        "deputy",
+        "ministro",
+        "presidente",
+        "director-general",
+    ]
 )
 _TITLE_WINDOW = 3
 
@@ -86,7 +117,9 @@ def _merge(spans: list[NameSpan]) -> list[NameSpan]:
         if merged and span.start < merged[-1].end:
             last = merged[-1]
             if span.end > last.end:
-                merged[-1] = NameSpan(last.start, span.end, last.text + span.text[last.end - span.start :], "ner")
+                merged[-1] = NameSpan(
+                    last.start, span.end, last.text + span.text[last.end - span.start :], "ner"
+                )
             continue
         merged.append(span)
     return merged
