@@ -8,6 +8,7 @@ documents, so it is always what the queue really holds.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -219,7 +220,10 @@ def _store_member(engine: Engine, batch: Batch, member: Member) -> None:
     with session_scope(engine) as session:
         document_id = None
         if member.content is not None:
-            result = submit_in_session(session, member.content, member.meta, batch.actor)
+            # A batch sent with an API key makes each member that key's submission, for submitters' reads.
+            key_id = batch.actor.removeprefix("apikey:") if batch.actor.startswith("apikey:") else None
+            meta = dataclasses.replace(member.meta, api_key_id=key_id)
+            result = submit_in_session(session, member.content, meta, batch.actor)
             document_id = result.document.id
         session.add(
             BatchItem(
@@ -361,6 +365,15 @@ def list_batches(engine: Engine, limit: int, offset: int) -> list[Batch]:
                 select(Batch).order_by(col(Batch.created_at).desc()).offset(offset).limit(limit)
             ).all()
         )
+
+
+def batch_owner(engine: Engine, batch_id: str) -> str:
+    """Who sent the batch (its audit actor), for submitters' reads of their own batches."""
+    with Session(engine) as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            raise NotFoundError(batch_id)
+        return batch.actor
 
 
 def batch_document_ids(engine: Engine, batch_id: str) -> list[str]:

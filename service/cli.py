@@ -24,7 +24,11 @@ app = typer.Typer(help="WRO Triage: forced-labor evidence triage for Section 307
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 corpus_app = typer.Typer(help="The annotated corpus under corpora/.", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts for the investigators' web pages.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Keys for API v1 (only a hash is stored).", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 app.add_typer(corpus_app, name="corpus")
 err = Console(stderr=True)
@@ -137,6 +141,110 @@ def user_add(
     finally:
         engine.dispose()
     err.print(f"user {name} added as {chosen.value}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="who or what uses the key")],
+    role: Annotated[str, typer.Option(help="submitter, reviewer, lead or admin")] = "submitter",
+) -> None:
+    """Create a key and print it once on standard output; only its sha256 is kept."""
+    from service.auth import Role, create_api_key
+    from service.db.engine import make_engine, upgrade_database
+
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        err.print(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
+        raise typer.Exit(2) from exc
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        issued = create_api_key(engine, name, chosen, "cli")
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    err.print(f"key {issued.key.id} ({chosen.value}) for {issued.key.name}; it is shown only now:")
+    typer.echo(issued.secret)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Keys with their roles and whether they are revoked (never the keys themselves)."""
+    from service.auth import list_api_keys
+    from service.db.engine import make_engine
+
+    engine = make_engine(get_settings().database_url)
+    table = Table(title="API keys")
+    for column in ("id", "name", "role", "created", "revoked"):
+        table.add_column(column)
+    for row in list_api_keys(engine):
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else ""
+        table.add_row(row.id, row.name, row.role, row.created_at.isoformat(timespec="seconds"), revoked)
+    engine.dispose()
+    Console().print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (from `apikey list`)")]) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    from service.auth import revoke_api_key
+    from service.db.engine import make_engine
+    from service.errors import NotFoundError
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        revoke_api_key(engine, key_id, "cli")
+    except NotFoundError as exc:
+        err.print(f"no key {key_id}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    err.print(f"key {key_id} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 and name the first row that does not verify."""
+    from service.audit import verify_audit_chain
+    from service.db.engine import make_engine
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        broken = verify_audit_chain(engine)
+    finally:
+        engine.dispose()
+    if broken is not None:
+        err.print(f"audit chain broken at event {broken.event_id}: {broken.reason}")
+        raise typer.Exit(1)
+    err.print("audit chain intact")
+
+
+@app.command("delete")
+def delete_command(
+    document_id: Annotated[str, typer.Argument(help="the document to delete")],
+    reason: Annotated[str, typer.Option(help="reason code, e.g. submitter_request or named_person_request")],
+) -> None:
+    """Delete a document and everything derived from it, on request; the audit log keeps only the fact."""
+    from service.db.engine import make_engine
+    from service.deletion import delete_document
+    from service.errors import NotFoundError
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        delete_document(engine, document_id, "cli", reason)
+    except NotFoundError as exc:
+        err.print(f"no document {document_id}")
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    err.print(f"document {document_id} deleted")
 
 
 # (id, what to analyse, error): an input that cannot be analysed carries an error instead of stopping the run.
@@ -389,16 +497,26 @@ def queue(
 @app.command("export-decisions")
 def export_decisions_command(
     out: Annotated[Path | None, typer.Option("--out", help="JSONL file; default standard output")] = None,
+    redact: Annotated[
+        bool, typer.Option("--redact/--no-redact", help="withhold names of workers and witnesses")
+    ] = True,
 ) -> None:
     """Reviewers' decisions as corpus-format JSONL (for `training/retrain.py --decisions`)."""
     from service.db.engine import make_engine
     from service.learning import export_decisions
 
-    engine = make_engine(get_settings().database_url)
+    settings = get_settings()
+    people = None
+    if redact:
+        from service.api.app import people_finder
+        from service.nlp.pipeline import Pipeline
+
+        people = people_finder(Pipeline.load(settings), settings)
+    engine = make_engine(settings.database_url)
     sink = out.open("w", encoding="utf-8") if out else sys.stdout
     count = 0
     try:
-        for record in export_decisions(engine):
+        for record in export_decisions(engine, people):
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     finally:

@@ -53,6 +53,7 @@ class SubmissionMeta:
     source_url: str | None = None
     language: str | None = None
     submitter_ref: str | None = None
+    api_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def submit_in_session(session: Session, content: bytes, meta: SubmissionMeta, ac
         source_url=meta.source_url,
         language=meta.language,
         submitter_ref=meta.submitter_ref,
+        api_key_id=meta.api_key_id,
     )
     session.add(submission)
     audit(
@@ -338,6 +340,17 @@ def get_document(engine: Engine, document_id: str) -> Document:
         if document is None:
             raise NotFoundError(document_id)
         return document
+
+
+def submitted_with_key(engine: Engine, document_id: str, key_id: str) -> bool:
+    """Whether this API key sent the document (any of its submissions): what a submitter key may read."""
+    with Session(engine) as session:
+        found = session.exec(
+            select(Submission.id).where(
+                Submission.document_id == document_id, Submission.api_key_id == key_id
+            )
+        ).first()
+        return found is not None
 
 
 def get_submissions(engine: Engine, document_id: str) -> Sequence[Submission]:

@@ -5,6 +5,10 @@ format, the documents reviewers have seen become training examples (`training/re
 corpus plus these). Sentence labels come from the analysis the reviewer judged: a sentence the machine cited
 for an indicator the reviewer kept stays a positive example, one cited for an indicator the reviewer removed
 becomes a negative one. The submitter's identity is never exported.
+
+Names of workers and witnesses are withheld by default (service.nlp.people): the text, the reviewer's comment
+and every span are rewritten onto the redacted text, so the corpus offsets stay valid. Producers and buyers
+named in the analysis or the decision keep their names: they are what the training data is about.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from service.contract import Analysis
 from service.db.models import AnalysisRecord, CaseMember, Decision, Document
+from service.nlp.people import PeopleFinder, Redaction
 from service.nlp.sentences import split_sentences
 
 ENTITY_LABELS = {
@@ -121,8 +126,29 @@ def decision_record(
     }
 
 
-def export_decisions(engine: Engine) -> Iterator[dict[str, Any]]:
-    """One corpus record per reviewed document (its latest decision), oldest decision first."""
+def _public_names(analysis: Analysis, corrected: dict[str, Any] | None) -> list[str]:
+    names = [m.text for m in analysis.entities.producers] + [m.text for m in analysis.entities.buyers]
+    for kind in ("producers", "buyers"):
+        names.extend(str(v) for v in (corrected or {}).get(kind, []))
+    return names
+
+
+def redact_record(record: dict[str, Any], redaction: Redaction, people: PeopleFinder) -> dict[str, Any]:
+    """The record over the redacted text: spans moved, names in entity texts and the rationale withheld."""
+    for sentence in record["sentences"]:
+        sentence["start"], sentence["end"] = redaction.span(sentence["start"], sentence["end"])
+    for entity in record["entities"]:
+        entity["start"], entity["end"] = redaction.span(entity["start"], entity["end"])
+        entity["text"] = redaction.text[entity["start"] : entity["end"]]
+    record["text"] = redaction.text
+    record["rationale"] = people.redact(record["rationale"]).text
+    return record
+
+
+def export_decisions(engine: Engine, people: PeopleFinder | None = None) -> Iterator[dict[str, Any]]:
+    """One corpus record per reviewed document (its latest decision), oldest decision first.
+
+    With `people`, names of private persons are withheld; without it the text is exported as stored."""
     with Session(engine) as session:
         for decision in _latest_decisions(session):
             document = session.get(Document, decision.document_id)
@@ -130,6 +156,9 @@ def export_decisions(engine: Engine) -> Iterator[dict[str, Any]]:
             if document is None or record is None or not document.text:
                 continue
             member = session.get(CaseMember, document.id)
-            yield decision_record(
-                document, decision, Analysis.model_validate(record.result), member.case_id if member else None
-            )
+            analysis = Analysis.model_validate(record.result)
+            exported = decision_record(document, decision, analysis, member.case_id if member else None)
+            if people is not None:
+                redaction = people.redact(document.text, _public_names(analysis, decision.entities))
+                exported = redact_record(exported, redaction, people)
+            yield exported

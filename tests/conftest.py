@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from service.auth import Role, create_api_key
 from service.config import REPO_ROOT, Settings, TestEnvironment
+from service.db.engine import make_engine, upgrade_database
 from service.ingest.ocr import OcrSettings
 from service.nlp.pipeline import Pipeline
 from service.nlp.similarity import DocumentEmbedder
@@ -119,3 +121,24 @@ def redis_url(test_env: TestEnvironment) -> Iterator[str]:
         if test_env.ci:
             pytest.fail(f"CI must run the Redis and Celery tests: {exc}")
         pytest.skip(str(exc))
+
+
+def api_key(database_url: str, role: Role, name: str | None = None) -> str:
+    """A fresh key of `role`, made through the domain function as `triage apikey create` does."""
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    try:
+        return create_api_key(engine, name or f"test-{role.value}", role, "test").secret
+    finally:
+        engine.dispose()
+
+
+def bearer(key: str) -> dict[str, str]:
+    """Headers for a TestClient or httpx request made with `key`."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def role_keys(settings: Settings) -> dict[Role, str]:
+    """One key per role on the `settings` database."""
+    return {role: api_key(settings.database_url, role) for role in Role}

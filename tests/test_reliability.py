@@ -23,7 +23,7 @@ import pytest
 
 from service.db.engine import upgrade_database
 from tests.servers import free_port, wait_for_port
-from tests.test_scale import _base_env, _process, _wait_ready
+from tests.test_scale import _api_key, _base_env, _process, _wait_ready
 
 CLIENTS = 50
 LOAD_SECONDS = 30.0
@@ -40,9 +40,11 @@ def _text(rng: random.Random) -> str:
     return " ".join(rng.choice(SENTENCES).format(n=rng.randrange(10**9)) for _ in range(rng.randint(2, 5)))
 
 
-async def _client(base: str, seed: int, deadline: float, accepted: list[str], errors: list[str]) -> None:
+async def _client(
+    base: str, headers: dict[str, str], seed: int, deadline: float, accepted: list[str], errors: list[str]
+) -> None:
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         while time.monotonic() < deadline:
             kind = rng.random()
             try:
@@ -69,11 +71,13 @@ async def _client(base: str, seed: int, deadline: float, accepted: list[str], er
                 errors.append(f"{exc.__class__.__name__}")
 
 
-def _all_present_and_done(base: str, ids: list[str], seconds: float) -> dict[str, str]:
+def _all_present_and_done(
+    base: str, headers: dict[str, str], ids: list[str], seconds: float
+) -> dict[str, str]:
     deadline = time.monotonic() + seconds
     pending = set(ids)
     statuses: dict[str, str] = {}
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         while pending and time.monotonic() < deadline:
             for document_id in list(pending):
                 response = client.get(f"/api/v1/documents/{document_id}/status")
@@ -92,7 +96,9 @@ def test_fifty_clients_get_no_errors_and_lose_no_writes(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'load.db'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with _process(["serve"], _base_env(database_url, port), tmp_path / "server.log"):
+    env = _base_env(database_url, port)
+    headers = _api_key(env, "reviewer")  # reviewers may submit, analyse and read the queue
+    with _process(["serve"], env, tmp_path / "server.log"):
         wait_for_port(port, 60)
         _wait_ready(base, 120)
         accepted: list[str] = []
@@ -101,19 +107,21 @@ def test_fifty_clients_get_no_errors_and_lose_no_writes(tmp_path: Path) -> None:
 
         async def run() -> None:
             await asyncio.gather(
-                *(_client(base, seed, deadline, accepted, errors) for seed in range(CLIENTS))
+                *(_client(base, headers, seed, deadline, accepted, errors) for seed in range(CLIENTS))
             )
 
         asyncio.run(run())
         assert errors == [], f"{len(errors)} errors, e.g. {errors[:5]}"
         assert len(accepted) > 100, "the load must really write"
-        statuses = _all_present_and_done(base, accepted, 600)
+        statuses = _all_present_and_done(base, headers, accepted, 600)
     assert set(statuses.values()) == {"done"}
 
 
-def _submit_until(base: str, stop: threading.Event, accepted: list[str], seed: int) -> None:
+def _submit_until(
+    base: str, headers: dict[str, str], stop: threading.Event, accepted: list[str], seed: int
+) -> None:
     rng = random.Random(seed)
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         while not stop.is_set():
             try:
                 response = client.post("/api/v1/documents", json={"text": _text(rng)})
@@ -146,9 +154,13 @@ def test_sigkill_during_writes_loses_no_accepted_submission(
             "TRIAGE_JOB_REDELIVERY_SECONDS": "3",
         }
     log = tmp_path / "processes.log"
+    submitter, lead = _api_key(env, "submitter"), _api_key(env, "lead")
     accepted: list[str] = []
     stop = threading.Event()
-    writers = [threading.Thread(target=_submit_until, args=(base, stop, accepted, seed)) for seed in range(8)]
+    writers = [
+        threading.Thread(target=_submit_until, args=(base, submitter, stop, accepted, seed))
+        for seed in range(8)
+    ]
 
     def start_all(stack: ExitStack) -> list[subprocess.Popen[bytes]]:
         processes = [stack.enter_context(_process(["serve"], env, log))]
@@ -178,6 +190,6 @@ def test_sigkill_during_writes_loses_no_accepted_submission(
         stop.set()
         for writer in writers:
             writer.join(60)
-        statuses = _all_present_and_done(base, accepted, 600)
+        statuses = _all_present_and_done(base, lead, accepted, 600)
     assert len(statuses) == len(accepted) > 80
     assert set(statuses.values()) == {"done"}

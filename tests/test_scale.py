@@ -62,17 +62,31 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
                 process.wait(10)
 
 
-def _progress(base: str, batch_id: str) -> dict[str, int]:
-    response = httpx.get(f"{base}/api/v1/batches/{batch_id}", timeout=30)
+def _api_key(env: dict[str, str], role: str = "submitter") -> dict[str, str]:
+    """Headers with a key made by `triage apikey create` on the server's database."""
+    made = subprocess.run(
+        [str(TRIAGE), "apikey", "create", f"test-{role}", "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"Authorization": f"Bearer {made.stdout.strip()}"}
+
+
+def _progress(base: str, batch_id: str, headers: dict[str, str]) -> dict[str, int]:
+    response = httpx.get(f"{base}/api/v1/batches/{batch_id}", headers=headers, timeout=30)
     response.raise_for_status()
     data: dict[str, int] = response.json()
     return data
 
 
-def _wait_done(base: str, batch_id: str, at_least: int, seconds: float) -> dict[str, int]:
+def _wait_done(
+    base: str, batch_id: str, at_least: int, seconds: float, headers: dict[str, str]
+) -> dict[str, int]:
     deadline = time.monotonic() + seconds
     while True:
-        state = _progress(base, batch_id)
+        state = _progress(base, batch_id, headers)
         if state["done"] + state["failed"] >= at_least:
             return state
         if time.monotonic() > deadline:
@@ -113,9 +127,10 @@ def _assert_each_analysed_once(database_url: str, batch_id: str) -> None:
     engine.dispose()
 
 
-def _upload(base: str) -> str:
+def _upload(base: str, headers: dict[str, str]) -> str:
     response = httpx.post(
         f"{base}/api/v1/batches",
+        headers=headers,
         files={"file": ("batch.jsonl", _batch_jsonl(), "application/x-ndjson")},
         data={"source_type": "ngo_report"},
         timeout=120,
@@ -149,12 +164,13 @@ def test_embedded_server_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _base_env(database_url, port)
+    headers = _api_key(env)
     log = tmp_path / "server.log"
     with _process(["serve"], env, log) as server:
         wait_for_port(port, 60)
         _wait_ready(base, 120)
-        batch_id = _upload(base)
-        _wait_done(base, batch_id, KILL_AFTER, 300)
+        batch_id = _upload(base, headers)
+        _wait_done(base, batch_id, KILL_AFTER, 300, headers)
         os.kill(server.pid, signal.SIGKILL)
         server.wait(10)
     interrupted = make_engine(database_url)
@@ -166,7 +182,7 @@ def test_embedded_server_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
     assert KILL_AFTER <= done_before < BATCH_SIZE, "the kill must land mid-batch"
     with _process(["serve"], env, log):
         wait_for_port(port, 60)
-        final = _wait_done(base, batch_id, BATCH_SIZE, 400)
+        final = _wait_done(base, batch_id, BATCH_SIZE, 400, headers)
     assert final["done"] == BATCH_SIZE and final["failed"] == 0, log.read_text()[-3000:]
     _assert_each_analysed_once(database_url, batch_id)
 
@@ -186,19 +202,20 @@ def test_celery_worker_killed_mid_batch_loses_nothing(
         "TRIAGE_JOB_SWEEP_SECONDS": "0.5",
         "TRIAGE_JOB_REDELIVERY_SECONDS": "3",
     }
+    headers = _api_key(env)
     server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
     with _process(["serve"], env, server_log):
         wait_for_port(port, 60)
         _wait_ready(base, 120)
-        batch_id = _upload(base)
-        assert _progress(base, batch_id)["done"] == 0, "nothing is processed without a worker"
+        batch_id = _upload(base, headers)
+        assert _progress(base, batch_id, headers)["done"] == 0, "nothing is processed without a worker"
         with _process(["worker"], env, worker_log) as worker:
-            _wait_done(base, batch_id, KILL_AFTER, 300)
+            _wait_done(base, batch_id, KILL_AFTER, 300, headers)
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(10)
-        killed_at = _progress(base, batch_id)
+        killed_at = _progress(base, batch_id, headers)
         assert KILL_AFTER <= killed_at["done"] < BATCH_SIZE, "the kill must land mid-batch"
         with _process(["worker"], env, worker_log):
-            final = _wait_done(base, batch_id, BATCH_SIZE, 400)
+            final = _wait_done(base, batch_id, BATCH_SIZE, 400, headers)
     assert final["done"] == BATCH_SIZE and final["failed"] == 0, worker_log.read_text()[-3000:]
     _assert_each_analysed_once(postgres_database, batch_id)

@@ -22,6 +22,7 @@ from service import __version__
 from service.config import Settings, get_settings
 from service.db.engine import make_engine, upgrade_database
 from service.errors import InvalidStateError, NotFoundError
+from service.nlp.people import PeopleFinder
 from service.nlp.pipeline import Pipeline
 from service.worker import InProcessWorker, JobDispatcher
 
@@ -35,6 +36,7 @@ class AppState:
     settings: Settings
     engine: Engine
     pipeline: Pipeline | None = None
+    people: PeopleFinder | None = None
     dispatcher: JobDispatcher | None = None
     load_error: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)
@@ -44,9 +46,20 @@ class AppState:
         return self.pipeline
 
 
+def people_finder(pipeline: Pipeline, settings: Settings) -> PeopleFinder:
+    """The pipeline's spaCy model when it knows PERSON (the rules pipeline's does); a trained entity model
+    knows only the case's labels, so then the general model is loaded once beside it."""
+    if "PERSON" in pipeline.nlp.pipe_labels.get("ner", []):
+        return PeopleFinder(pipeline.nlp)
+    import spacy
+
+    return PeopleFinder(spacy.load(settings.spacy_model, exclude=["parser", "tagger", "lemmatizer"]))
+
+
 def _load_models(state: AppState) -> None:
     try:
         state.pipeline = Pipeline.load(state.settings)
+        state.people = people_finder(state.pipeline, state.settings)
         if state.settings.worker == "inprocess":
             from service.jobs import JobContext
 
@@ -119,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content={"code": "invalid_request", "message": "the request is invalid", "errors": errors},
         )
 
+    from service.api.admin_routes import router as admin_router
     from service.api.batch_routes import router as batch_router
     from service.api.review_routes import router as review_router
     from service.api.routes import router
@@ -127,5 +141,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(review_router)
     app.include_router(batch_router)
+    app.include_router(admin_router)
     install_web(app, settings)
     return app

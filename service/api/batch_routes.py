@@ -14,16 +14,20 @@ from starlette.datastructures import UploadFile
 
 from service.api.routes import API, State
 from service.api.schemas import ErrorOut
+from service.api.security import Lead, Reviewer, Submitter
+from service.auth import Role
 from service.batches import (
     BatchError,
     BatchProgress,
     batch_document_ids,
+    batch_owner,
     batch_progress,
     create_batch,
     list_batches,
 )
 from service.cases import CaseDetail, CaseSummary, case_detail, list_cases, merge_cases, split_case
 from service.db.models import SourceType
+from service.errors import NotFoundError
 from service.learning import export_decisions
 
 router = APIRouter()
@@ -64,7 +68,7 @@ class BatchPage(BaseModel):
     tags=["batches"],
     summary="Upload a zip archive or a JSONL file ({id, text} per line) of documents",
 )
-async def submit_batch(request: Request, state: State) -> BatchProgress:
+async def submit_batch(request: Request, state: State, caller: Submitter) -> BatchProgress:
     limit = state.settings.max_batch_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
@@ -92,7 +96,7 @@ async def submit_batch(request: Request, state: State) -> BatchProgress:
         raise _error(422, "invalid_source_type", "unknown source_type") from exc
     try:
         batch = await run_in_threadpool(
-            create_batch, state.engine, content, filename, source_type, state.settings, "api"
+            create_batch, state.engine, content, filename, source_type, state.settings, caller.actor
         )
     except BatchError as exc:
         raise _error(422, exc.code, exc.message) from exc
@@ -104,6 +108,7 @@ async def submit_batch(request: Request, state: State) -> BatchProgress:
 @router.get(f"{API}/batches", response_model=BatchPage, tags=["batches"])
 def get_batches(
     state: State,
+    _caller: Reviewer,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> BatchPage:
@@ -118,7 +123,9 @@ def get_batches(
     responses={404: {"model": ErrorOut}},
     tags=["batches"],
 )
-def get_batch(batch_id: str, state: State) -> BatchProgress:
+def get_batch(batch_id: str, state: State, caller: Submitter) -> BatchProgress:
+    if not caller.role.includes(Role.REVIEWER) and batch_owner(state.engine, batch_id) != caller.actor:
+        raise NotFoundError(batch_id)
     return batch_progress(state.engine, batch_id)
 
 
@@ -143,6 +150,7 @@ class SplitRequest(BaseModel):
 @router.get(f"{API}/cases", response_model=CasePage, tags=["cases"])
 def get_cases(
     state: State,
+    _caller: Reviewer,
     include_merged: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -156,7 +164,7 @@ def get_cases(
     responses={404: {"model": ErrorOut}},
     tags=["cases"],
 )
-def get_case(case_id: str, state: State) -> CaseDetail:
+def get_case(case_id: str, state: State, _caller: Reviewer) -> CaseDetail:
     return case_detail(state.engine, case_id, state.settings.near_duplicate_similarity)
 
 
@@ -166,7 +174,7 @@ def get_case(case_id: str, state: State) -> CaseDetail:
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
     tags=["cases"],
 )
-def merge(case_id: str, body: MergeRequest, state: State) -> CaseDetail:
+def merge(case_id: str, body: MergeRequest, state: State, _caller: Reviewer) -> CaseDetail:
     merge_cases(state.engine, case_id, body.case_ids, body.reviewer)
     return case_detail(state.engine, case_id, state.settings.near_duplicate_similarity)
 
@@ -179,7 +187,7 @@ def merge(case_id: str, body: MergeRequest, state: State) -> CaseDetail:
     tags=["cases"],
     summary="Move documents out of a case into a new one; returns the new case",
 )
-def split(case_id: str, body: SplitRequest, state: State) -> CaseDetail:
+def split(case_id: str, body: SplitRequest, state: State, _caller: Reviewer) -> CaseDetail:
     new_id = split_case(state.engine, case_id, body.document_ids, body.reviewer)
     return case_detail(state.engine, new_id, state.settings.near_duplicate_similarity)
 
@@ -188,12 +196,23 @@ def split(case_id: str, body: SplitRequest, state: State) -> CaseDetail:
     f"{API}/decisions/export",
     response_class=StreamingResponse,
     tags=["learning"],
-    summary="Reviewers' decisions as corpus-format JSONL, for retraining",
-    responses={200: {"content": {"application/x-ndjson": {}}}},
+    summary="Reviewers' decisions as corpus-format JSONL, for retraining; names of people withheld",
+    responses={200: {"content": {"application/x-ndjson": {}}}, 503: {"model": ErrorOut}},
 )
-def export(state: State) -> StreamingResponse:
+def export(
+    state: State,
+    _caller: Lead,
+    redact: Annotated[bool, Query(description="withhold names of workers and witnesses")] = True,
+) -> StreamingResponse:
+    people = None
+    if redact:
+        state.wait_ready(timeout=state.settings.wait_timeout_seconds)
+        people = state.people
+        if people is None:
+            raise _error(503, "not_ready", state.load_error or "models are still loading")
+
     def lines() -> Iterator[str]:
-        for record in export_decisions(state.engine):
+        for record in export_decisions(state.engine, people):
             yield json.dumps(record, ensure_ascii=False) + "\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

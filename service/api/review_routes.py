@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.routes import API, State
 from service.api.schemas import DocumentSummary, ErrorOut
+from service.api.security import Lead, Reviewer
 from service.contract import INDICATOR_IDS
 from service.db.models import Decision
 from service.documents import audit_trail, get_document
@@ -103,6 +104,7 @@ def _conflict(exc: ClaimConflictError) -> HTTPException:
 @router.get(f"{API}/queue", response_model=QueuePage)
 def get_queue(
     state: State,
+    _caller: Reviewer,
     order: Annotated[Literal["priority", "uncertain"], Query()] = "priority",
     tier: TierName | None = None,
     indicator: Annotated[str | None, Query(max_length=64)] = None,
@@ -142,7 +144,9 @@ def get_queue(
     response_model=ClaimOut,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def claim_document_for_review(document_id: str, body: ClaimRequest, state: State) -> ClaimOut:
+def claim_document_for_review(
+    document_id: str, body: ClaimRequest, state: State, _caller: Reviewer
+) -> ClaimOut:
     try:
         held = claim(state.engine, document_id, body.reviewer, body.minutes)
     except ClaimConflictError as exc:
@@ -155,7 +159,9 @@ def claim_document_for_review(document_id: str, body: ClaimRequest, state: State
     status_code=204,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def release_claim(document_id: str, reviewer: Annotated[str, Query(min_length=1)], state: State) -> None:
+def release_claim(
+    document_id: str, reviewer: Annotated[str, Query(min_length=1)], state: State, _caller: Reviewer
+) -> None:
     release(state.engine, document_id, reviewer)
 
 
@@ -165,7 +171,7 @@ def release_claim(document_id: str, reviewer: Annotated[str, Query(min_length=1)
     status_code=201,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def post_decision(document_id: str, body: DecisionRequest, state: State) -> DecisionOut:
+def post_decision(document_id: str, body: DecisionRequest, state: State, _caller: Reviewer) -> DecisionOut:
     unknown = sorted(set(body.indicators or []) - set(INDICATOR_IDS))
     if unknown:
         raise HTTPException(
@@ -192,7 +198,7 @@ def post_decision(document_id: str, body: DecisionRequest, state: State) -> Deci
     response_model=DocumentDecisions,
     responses={404: {"model": ErrorOut}},
 )
-def get_decisions(document_id: str, state: State) -> DocumentDecisions:
+def get_decisions(document_id: str, state: State, _caller: Reviewer) -> DocumentDecisions:
     rows = decisions_for(state.engine, document_id)
     pair = first_two_reviews(rows)
     return DocumentDecisions(
@@ -213,7 +219,7 @@ class AuditEventOut(BaseModel):
     response_model=list[AuditEventOut],
     responses={404: {"model": ErrorOut}},
 )
-def get_audit(document_id: str, state: State) -> list[AuditEventOut]:
+def get_audit(document_id: str, state: State, _caller: Lead) -> list[AuditEventOut]:
     get_document(state.engine, document_id)
     return [
         AuditEventOut(at=e.at, actor=e.actor, action=e.action, details=dict(e.details))
@@ -222,7 +228,7 @@ def get_audit(document_id: str, state: State) -> list[AuditEventOut]:
 
 
 @router.get(f"{API}/review/agreement", response_model=AgreementOut)
-def get_agreement(state: State) -> AgreementOut:
+def get_agreement(state: State, _caller: Lead) -> AgreementOut:
     result = agreement(state.engine)
     return AgreementOut(
         documents=result.documents, tier_agreement=result.tier_agreement, tier_kappa=result.tier_kappa

@@ -1,4 +1,8 @@
-"""API v1 routes. Thin: validate, call a domain function, return a declared response model."""
+"""API v1 routes. Thin: validate, authorize, call a domain function, return a declared response model.
+
+Every /api/v1 route names the lowest role it admits (service.api.security); README "Security" has the table.
+A submitter key reads only the status of documents it sent, and gets no text or analysis at all, so the
+names of workers and witnesses never reach a submitter through the API."""
 
 from __future__ import annotations
 
@@ -25,8 +29,11 @@ from service.api.schemas import (
     TextOut,
     TextSubmission,
 )
+from service.api.security import Lead, Reviewer, Submitter
+from service.auth import Role
 from service.contract import Analysis
 from service.db.models import DocumentStatus, SourceType
+from service.deletion import delete_document
 from service.documents import (
     DocumentFilter,
     SubmissionMeta,
@@ -37,7 +44,9 @@ from service.documents import (
     list_documents,
     retry_document,
     submit_document,
+    submitted_with_key,
 )
+from service.errors import NotFoundError
 
 router = APIRouter()
 API = "/api/v1"
@@ -77,7 +86,7 @@ def _error(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail={"code": code, "message": message})
 
 
-async def _read_submission(request: Request, state: AppState) -> tuple[bytes, SubmissionMeta]:
+async def _read_submission(request: Request, state: AppState, key_id: str) -> tuple[bytes, SubmissionMeta]:
     limit = state.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
@@ -97,6 +106,7 @@ async def _read_submission(request: Request, state: AppState) -> tuple[bytes, Su
             source_url=body.source_url,
             language=body.language,
             submitter_ref=body.submitter_ref,
+            api_key_id=key_id,
         )
         return data, meta
     if content_type.startswith("multipart/form-data"):
@@ -105,13 +115,13 @@ async def _read_submission(request: Request, state: AppState) -> tuple[bytes, Su
         except Exception as exc:  # starlette raises several types for malformed multipart bodies
             raise _error(400, "invalid_multipart", "the multipart body could not be parsed") from exc
         try:
-            return await _read_form(form, limit)
+            return await _read_form(form, limit, key_id)
         finally:
             await form.close()
     raise _error(415, "unsupported_media_type", "send multipart/form-data with a file, or JSON with text")
 
 
-async def _read_form(form: FormData, limit: int) -> tuple[bytes, SubmissionMeta]:
+async def _read_form(form: FormData, limit: int, key_id: str) -> tuple[bytes, SubmissionMeta]:
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise _error(422, "missing_file", "send the document in a form field named 'file'")
@@ -135,6 +145,7 @@ async def _read_form(form: FormData, limit: int) -> tuple[bytes, SubmissionMeta]
         source_url=field("source_url"),
         language=field("language"),
         submitter_ref=field("submitter_ref"),
+        api_key_id=key_id,
     )
     return data, meta
 
@@ -146,6 +157,7 @@ async def _read_form(form: FormData, limit: int) -> tuple[bytes, SubmissionMeta]
     openapi_extra=_MULTIPART_AND_JSON_BODY,
     responses={
         200: {"model": Analysis, "description": "with ?wait=true: the finished analysis"},
+        403: {"model": ErrorOut, "description": "with ?wait=true: a submitter key (it may poll status only)"},
         413: {"model": ErrorOut},
         415: {"model": ErrorOut},
         422: {"model": ErrorOut, "description": "invalid request, or with ?wait=true a document that failed"},
@@ -157,10 +169,15 @@ async def submit(
     request: Request,
     response: Response,
     state: State,
-    wait: Annotated[bool, Query(description="wait for the analysis and return it")] = False,
+    caller: Submitter,
+    wait: Annotated[
+        bool, Query(description="wait for the analysis and return it (reviewers and up)")
+    ] = False,
 ) -> SubmitAccepted | Analysis:
-    data, meta = await _read_submission(request, state)
-    result = await run_in_threadpool(submit_document, state.engine, data, meta, "api")
+    if wait and not caller.role.includes(Role.REVIEWER):
+        raise _error(403, "forbidden", "a submitter key may submit and poll the status, not read analyses")
+    data, meta = await _read_submission(request, state, caller.key_id)
+    result = await run_in_threadpool(submit_document, state.engine, data, meta, caller.actor)
     document = result.document
     if state.dispatcher is not None and document.status == DocumentStatus.QUEUED.value:
         state.dispatcher.submitted([document.id])
@@ -196,6 +213,7 @@ async def submit(
 @router.get(f"{API}/documents", response_model=DocumentPage)
 def list_(
     state: State,
+    _caller: Reviewer,
     status: DocumentStatus | None = None,
     source_type: SourceType | None = None,
     tier: Annotated[str | None, Query(pattern="^(insufficient|reasonable|conclusive)$")] = None,
@@ -209,7 +227,7 @@ def list_(
 @router.get(
     f"{API}/documents/{{document_id}}", response_model=DocumentOut, responses={404: {"model": ErrorOut}}
 )
-def get_one(document_id: str, state: State) -> DocumentOut:
+def get_one(document_id: str, state: State, _caller: Reviewer) -> DocumentOut:
     document = get_document(state.engine, document_id)
     record = latest_analysis(state.engine, document_id)
     base = f"{API}/documents/{document_id}"
@@ -227,14 +245,19 @@ def get_one(document_id: str, state: State) -> DocumentOut:
 @router.get(
     f"{API}/documents/{{document_id}}/status", response_model=StatusOut, responses={404: {"model": ErrorOut}}
 )
-def status_of(document_id: str, state: State) -> StatusOut:
+def status_of(document_id: str, state: State, caller: Submitter) -> StatusOut:
+    # Another sender's document answers as unknown, so a submitter cannot probe which ids exist.
+    if not caller.role.includes(Role.REVIEWER) and not submitted_with_key(
+        state.engine, document_id, caller.key_id
+    ):
+        raise NotFoundError(document_id)
     return StatusOut.of(get_document(state.engine, document_id))
 
 
 @router.get(
     f"{API}/documents/{{document_id}}/text", response_model=TextOut, responses={404: {"model": ErrorOut}}
 )
-def text_of(document_id: str, state: State) -> TextOut:
+def text_of(document_id: str, state: State, _caller: Reviewer) -> TextOut:
     document = get_document(state.engine, document_id)
     if document.text is None:
         raise _error(
@@ -246,7 +269,7 @@ def text_of(document_id: str, state: State) -> TextOut:
 @router.get(
     f"{API}/documents/{{document_id}}/analysis", response_model=Analysis, responses={404: {"model": ErrorOut}}
 )
-def analysis_for(document_id: str, state: State) -> Analysis:
+def analysis_for(document_id: str, state: State, _caller: Reviewer) -> Analysis:
     get_document(state.engine, document_id)
     record = latest_analysis(state.engine, document_id)
     if record is None:
@@ -260,8 +283,8 @@ def analysis_for(document_id: str, state: State) -> Analysis:
     status_code=202,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def retry(document_id: str, state: State) -> StatusOut:
-    document = retry_document(state.engine, document_id, actor="api")
+def retry(document_id: str, state: State, caller: Reviewer) -> StatusOut:
+    document = retry_document(state.engine, document_id, actor=caller.actor)
     if state.dispatcher is not None:
         state.dispatcher.submitted([document.id])
     return StatusOut.of(document)
@@ -273,7 +296,7 @@ def retry(document_id: str, state: State) -> StatusOut:
     responses={503: {"model": ErrorOut}},
     summary="Analyse text without storing anything",
 )
-def analyze(body: AnalyzeRequest, state: State) -> Analysis:
+def analyze(body: AnalyzeRequest, state: State, _caller: Reviewer) -> Analysis:
     pipeline = state.wait_ready(timeout=state.settings.wait_timeout_seconds)
     if pipeline is None:
         raise _error(503, "not_ready", state.load_error or "models are still loading")
@@ -282,6 +305,21 @@ def analyze(body: AnalyzeRequest, state: State) -> Analysis:
             413, "too_large", f"the text is over the limit of {state.settings.max_text_chars} characters"
         )
     return pipeline.analyze(body.id, body.text, body.language)
+
+
+@router.delete(
+    f"{API}/documents/{{document_id}}",
+    status_code=204,
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    summary="Delete a document and everything derived from it, on request (the audit log keeps the fact)",
+)
+def delete_(
+    document_id: str,
+    state: State,
+    caller: Lead,
+    reason: Annotated[str, Query(pattern="^[a-z][a-z0-9_]{0,31}$", description="a reason code")],
+) -> None:
+    delete_document(state.engine, document_id, caller.actor, reason)
 
 
 @router.get("/healthz", response_model=HealthOut)

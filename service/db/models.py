@@ -86,6 +86,7 @@ class Submission(SQLModel, table=True):
     source_url: str | None = Field(default=None, max_length=2048)
     language: str | None = Field(default=None, max_length=16)
     submitter_ref: str | None = Field(default=None, max_length=256)
+    api_key_id: str | None = Field(default=None, index=True, max_length=32)
     received_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -103,7 +104,11 @@ class AnalysisRecord(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only record of every action on a document."""
+    """Append-only record of every action on a document, hash-chained (service.audit).
+
+    The chain covers `details_digest`, not `details` itself, so a deletion on request can scrub the details
+    of a document's earlier events (they may hold names or filenames) while the chain still verifies.
+    """
 
     __tablename__ = "audit_event"
 
@@ -113,6 +118,9 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     document_id: str | None = Field(default=None, index=True, max_length=32)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details_digest: str | None = Field(default=None, max_length=64)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 class DocumentTag(SQLModel, table=True):
@@ -254,6 +262,21 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for API v1. Only the sha256 of the key is kept: keys are 256-bit random tokens, so a fast hash is
+    enough (no dictionary to guess from), and a leaked table does not give working keys."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=128)
+    role: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64)
+    created_by: str = Field(default="cli", max_length=256)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
 
 
 class IntakeItem(SQLModel, table=True):

@@ -12,13 +12,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.auth import Role
 from service.config import Settings
+from tests.conftest import api_key, bearer
 from tests.test_cases import COCOA_REPORT, TOP_GLOVE_INDEPENDENT, TOP_GLOVE_REPORT, TOP_GLOVE_RETOLD
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings.model_copy(update={"document_embeddings": True}))) as test_client:
+        test_client.headers.update(bearer(api_key(settings.database_url, Role.LEAD)))
         while test_client.get("/readyz").status_code != 200:
             time.sleep(0.05)
         yield test_client

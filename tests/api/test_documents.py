@@ -9,8 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.auth import Role
 from service.config import Settings
 from service.contract import INDICATOR_IDS, Analysis
+from tests.conftest import api_key, bearer
 from tests.ingest.samples import REPORT_TEXT, pdf_bytes
 
 CONTRACT_KEYS = {"id", "entities", "indicators", "us_nexus", "assessment", "versions"}
@@ -19,6 +21,7 @@ CONTRACT_KEYS = {"id", "entities", "indicators", "us_nexus", "assessment", "vers
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
+        test_client.headers.update(bearer(api_key(settings.database_url, Role.LEAD)))
         deadline = time.monotonic() + 60
         while test_client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, "models did not load"
@@ -158,6 +161,7 @@ def test_bad_submissions_get_clear_4xx(
 def test_oversized_upload_is_refused(settings: Settings) -> None:
     small = settings.model_copy(update={"max_upload_bytes": 1000})
     with TestClient(create_app(small)) as test_client:
+        test_client.headers.update(bearer(api_key(settings.database_url, Role.LEAD)))
         response = test_client.post("/api/v1/documents", files={"file": ("big.txt", b"a" * 5000)})
         assert response.status_code == 413
         assert response.json()["code"] == "too_large"

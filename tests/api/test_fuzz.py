@@ -23,7 +23,8 @@ TRIAGE = Path(sys.executable).parent / "triage"
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real server, and headers with an admin key so that every operation is exercised past authorisation."""
     folder = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     env = {
@@ -34,6 +35,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "TRIAGE_DOCUMENT_EMBEDDINGS": "false",
         "HF_HUB_OFFLINE": "1",
     }
+    made = subprocess.run(
+        [str(TRIAGE), "apikey", "create", "fuzz", "--role", "admin"], env=env, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen([str(TRIAGE), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -47,7 +53,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
-        yield base
+        yield base, headers
     finally:
         process.terminate()
         process.wait(20)
@@ -55,8 +61,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def api_schema(live_server: str) -> Any:
-    return schemathesis.openapi.from_url(f"{live_server}/openapi.json")
+def fuzz_headers(live_server: tuple[str, dict[str, str]]) -> dict[str, str]:
+    return live_server[1]
+
+
+@pytest.fixture(scope="module")
+def api_schema(live_server: tuple[str, dict[str, str]]) -> Any:
+    return schemathesis.openapi.from_url(f"{live_server[0]}/openapi.json")
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -65,5 +76,5 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @pytest.mark.integration
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_no_server_errors(case: Any) -> None:
-    case.call_and_validate(checks=[not_a_server_error], timeout=60)
+def test_no_server_errors(case: Any, fuzz_headers: dict[str, str]) -> None:
+    case.call_and_validate(checks=[not_a_server_error], headers=fuzz_headers, timeout=60)

@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from service.api.app import create_app
+from service.auth import Role
 from service.config import Settings
 from service.db.engine import make_engine
 from service.db.models import ReviewClaim
+from tests.conftest import api_key, bearer
 
 STRONG = (
     "Workers at the Sinar Jaya Rubber Products factory in Klang, Malaysia said the supervisor kept their passports "
@@ -28,6 +30,7 @@ WEAK = "Someone told me that conditions are bad somewhere in the region."
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
+        test_client.headers.update(bearer(api_key(settings.database_url, Role.LEAD)))
         while test_client.get("/readyz").status_code != 200:
             time.sleep(0.05)
         yield test_client

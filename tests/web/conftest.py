@@ -10,7 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.auth import Role
 from service.config import Settings
+from tests.conftest import api_key, bearer
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -23,6 +25,7 @@ def web_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def client(web_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(web_settings)) as test_client:
+        test_client.headers.update(bearer(api_key(web_settings.database_url, Role.LEAD)))
         while test_client.get("/readyz").status_code != 200:
             time.sleep(0.05)
         yield test_client
