@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from service.api.routes import API, State
+from service.api.routes import API, MAX_OFFSET, State
 from service.api.schemas import ErrorOut
 from service.api.security import Lead, Reviewer, Submitter
 from service.auth import Role
@@ -110,7 +110,7 @@ def get_batches(
     state: State,
     _caller: Reviewer,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> BatchPage:
     return BatchPage(
         items=[batch_progress(state.engine, b.id) for b in list_batches(state.engine, limit, offset)]
@@ -153,7 +153,7 @@ def get_cases(
     _caller: Reviewer,
     include_merged: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> CasePage:
     return CasePage(items=list_cases(state.engine, limit, offset, include_merged))
 

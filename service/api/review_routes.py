@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.routes import API, State
+from service.api.routes import API, MAX_OFFSET, State
 from service.api.schemas import DocumentSummary, ErrorOut
 from service.api.security import Lead, Reviewer
 from service.contract import INDICATOR_IDS
@@ -116,7 +116,7 @@ def get_queue(
         str | None, Query(min_length=2, max_length=16, description="ISO 639-1 code, e.g. 'es' or 'ms'")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QueuePage:
     if indicator is not None and indicator not in INDICATOR_IDS:
         raise HTTPException(

@@ -50,6 +50,8 @@ from service.errors import NotFoundError
 
 router = APIRouter()
 API = "/api/v1"
+# Larger offsets overflow the databases' 64-bit integers (found by schemathesis); no real page is that far.
+MAX_OFFSET = 1_000_000_000
 
 
 def app_state(request: Request) -> AppState:
@@ -218,7 +220,7 @@ def list_(
     source_type: SourceType | None = None,
     tier: Annotated[str | None, Query(pattern="^(insufficient|reasonable|conclusive)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DocumentPage:
     total, rows = list_documents(state.engine, DocumentFilter(status, source_type, tier), limit, offset)
     return DocumentPage(total=total, limit=limit, offset=offset, items=[DocumentSummary.of(r) for r in rows])
