@@ -141,8 +141,12 @@ def decide(
     indicators: list[str] | None = None,
     entities: dict[str, list[str]] | None = None,
     comment: str | None = None,
+    recorded_by: str | None = None,
 ) -> Decision:
-    """Record a reviewer's decision on the latest analysis and release the reviewer's claim."""
+    """Record a reviewer's decision on the latest analysis and release the reviewer's claim.
+
+    `recorded_by` names the credential that recorded it when that is not the reviewer's own (a lead
+    entering a decision taken elsewhere), so the audit log shows both."""
     if action not in ACTIONS:
         raise InvalidStateError(f"action must be one of {', '.join(ACTIONS)}")
     if action == "correct" and tier is None and indicators is None and entities is None:
@@ -188,6 +192,7 @@ def decide(
             decision=action,
             tier=effective_tier,
             decision_id=decision.id,
+            recorded_by=recorded_by,
         )
         return decision
 

@@ -212,3 +212,33 @@ def test_a_submitter_key_reads_only_its_own_submissions(client: TestClient) -> N
     assert client.get(status_url, headers=other).status_code == 200
     document = client.get(sent["document_url"], headers=reviewer).json()
     assert "api_key_id" not in str(document) and "ngo-a" not in str(document)
+
+
+def test_reviewers_decide_under_their_own_name(client: TestClient) -> None:
+    database_url = client.app.state.triage.settings.database_url  # type: ignore[attr-defined]
+    ana = bearer(api_key(database_url, Role.REVIEWER, "ana"))
+    lead = bearer(api_key(database_url, Role.LEAD, "lena"))
+    document = client.post("/api/v1/documents", json={"text": REPORT_TEXT}, headers=ana).json()["id"]
+    from service.documents import claim_document, process_document
+
+    state = client.app.state.triage  # type: ignore[attr-defined]
+    assert claim_document(state.engine, document)
+    process_document(state.engine, state.pipeline, state.settings, document)
+    as_other = {"reviewer": "bob", "action": "confirm"}
+    assert (
+        client.post(f"/api/v1/documents/{document}/decisions", json=as_other, headers=ana).status_code == 403
+    )
+    assert (
+        client.post(f"/api/v1/queue/{document}/claim", json={"reviewer": "bob"}, headers=ana).status_code
+        == 403
+    )
+    own = {"reviewer": "ana", "action": "confirm"}
+    assert client.post(f"/api/v1/documents/{document}/decisions", json=own, headers=ana).status_code == 201
+    on_paper = {"reviewer": "bob", "action": "dismiss", "comment": "decided at the weekly meeting"}
+    assert (
+        client.post(f"/api/v1/documents/{document}/decisions", json=on_paper, headers=lead).status_code == 201
+    )
+    trail = client.get(f"/api/v1/documents/{document}/audit", headers=lead).json()
+    decided = [e for e in trail if e["action"] == "decided"]
+    assert [e["actor"] for e in decided] == ["ana", "bob"]
+    assert decided[1]["details"]["recorded_by"].startswith("apikey:")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.api.routes import API, MAX_OFFSET, State
 from service.api.schemas import DocumentSummary, ErrorOut
 from service.api.security import Lead, Reviewer
+from service.auth import Principal, Role
 from service.contract import INDICATOR_IDS
 from service.db.models import Decision
 from service.documents import audit_trail, get_document
@@ -97,6 +98,17 @@ class AgreementOut(BaseModel):
     tier_kappa: float | None
 
 
+def _acting_as(caller: Principal, reviewer: str) -> str:
+    """Reviewers act under their own key's name; leads and admins may record for a named reviewer (e.g. a
+    decision taken on paper), and the decision's audit row also names the key that recorded it."""
+    if caller.role is Role.REVIEWER and reviewer != caller.name:
+        raise HTTPException(
+            status_code=403,
+            detail={"code": "forbidden", "message": "a reviewer claims and decides under their own name"},
+        )
+    return reviewer
+
+
 def _conflict(exc: ClaimConflictError) -> HTTPException:
     return HTTPException(status_code=409, detail={"code": "claimed", "message": str(exc)})
 
@@ -145,10 +157,10 @@ def get_queue(
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def claim_document_for_review(
-    document_id: str, body: ClaimRequest, state: State, _caller: Reviewer
+    document_id: str, body: ClaimRequest, state: State, caller: Reviewer
 ) -> ClaimOut:
     try:
-        held = claim(state.engine, document_id, body.reviewer, body.minutes)
+        held = claim(state.engine, document_id, _acting_as(caller, body.reviewer), body.minutes)
     except ClaimConflictError as exc:
         raise _conflict(exc) from exc
     return ClaimOut(document_id=held.document_id, reviewer=held.reviewer, expires_at=held.expires_at)
@@ -160,9 +172,9 @@ def claim_document_for_review(
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
 def release_claim(
-    document_id: str, reviewer: Annotated[str, Query(min_length=1)], state: State, _caller: Reviewer
+    document_id: str, reviewer: Annotated[str, Query(min_length=1)], state: State, caller: Reviewer
 ) -> None:
-    release(state.engine, document_id, reviewer)
+    release(state.engine, document_id, _acting_as(caller, reviewer))
 
 
 @router.post(
@@ -171,7 +183,7 @@ def release_claim(
     status_code=201,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
 )
-def post_decision(document_id: str, body: DecisionRequest, state: State, _caller: Reviewer) -> DecisionOut:
+def post_decision(document_id: str, body: DecisionRequest, state: State, caller: Reviewer) -> DecisionOut:
     unknown = sorted(set(body.indicators or []) - set(INDICATOR_IDS))
     if unknown:
         raise HTTPException(
@@ -181,12 +193,13 @@ def post_decision(document_id: str, body: DecisionRequest, state: State, _caller
         row = decide(
             state.engine,
             document_id,
-            body.reviewer,
+            _acting_as(caller, body.reviewer),
             body.action,
             body.tier,
             body.indicators,
             body.entities,
             body.comment,
+            recorded_by=caller.actor,
         )
     except ClaimConflictError as exc:
         raise _conflict(exc) from exc
