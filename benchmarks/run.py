@@ -121,13 +121,20 @@ def serve_and_measure(
         "HF_HUB_OFFLINE": "1",
     }
     triage = Path(sys.executable).parent / "triage"
+    key = subprocess.run(
+        [str(triage), "apikey", "create", "benchmark", "--role", "reviewer"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     started = time.perf_counter()
     server = subprocess.Popen(
         [str(triage), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
             while True:
                 if server.poll() is not None:
                     raise RuntimeError(
