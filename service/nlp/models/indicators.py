@@ -19,12 +19,14 @@ from numpy.typing import NDArray
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
 from service.labels import EVIDENCE_STATUSES
 from service.nlp.evidence_status import classify_status
-from service.nlp.rules.indicators import lexicon_hits
+from service.nlp.rules.indicators import lexicon_hits, tag_indicators
 from service.nlp.sentences import Sentence
 
 # The status head's output order is the label order of service.labels.
 STATUS_CLASSES = cast(tuple[EvidenceStatus, ...], EVIDENCE_STATUSES)
 MAX_EVIDENCE = 5
+# Document-level aggregations of counted sentence scores (see `aggregate`); `max` is the original one.
+AGGREGATIONS = ("max", "noisy_or", "topk_mean", "length_discount", "min_evidence", "lexicon_vote")
 
 
 def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -45,6 +47,45 @@ def indicator_features(context_embeddings: NDArray[np.float32], sentences: Seque
     return np.hstack([context_embeddings, hits]).astype(np.float32)
 
 
+def aggregate(
+    probs: NDArray[np.float64], lexicon: NDArray[np.float64], method: str, param: float
+) -> NDArray[np.float64]:
+    """One document's score per indicator from its counted sentences' scores `probs` (sentences, 11), which are
+    zero for sentences whose status does not count, and their lexicon hits `lexicon` (sentences, 11).
+
+    - `max`: the strongest sentence;
+    - `noisy_or`: 1 - prod(1 - p) over sentences scoring at least `param` (the strongest sentence if none does);
+    - `topk_mean`: mean of the `param` strongest sentences (missing ones count as 0);
+    - `length_discount`: max ** (1 + n / `param`), so a long document needs a stronger sentence;
+    - `min_evidence`: the strongest sentence, halved unless it is corroborated by a second sentence scoring at
+      least `param` or by a lexicon hit in it;
+    - `lexicon_vote`: the strongest sentence after scaling sentences without a lexicon hit by `param`.
+    """
+    n = probs.shape[0]
+    if n == 0:
+        return np.zeros(probs.shape[1])
+    best = probs.max(axis=0)
+    if method == "max":
+        return np.asarray(best, dtype=np.float64)
+    if method == "noisy_or":
+        kept = np.where(probs >= param, probs, 0.0)
+        return np.asarray(np.maximum(1.0 - np.prod(1.0 - kept, axis=0), best), dtype=np.float64)
+    if method == "topk_mean":
+        k = int(param)
+        top = -np.sort(-probs, axis=0)[:k]
+        return np.asarray(top.sum(axis=0) / k, dtype=np.float64)
+    if method == "length_discount":
+        return np.asarray(best ** (1.0 + n / param), dtype=np.float64)
+    if method == "min_evidence":
+        second = -np.sort(-probs, axis=0)[1] if n > 1 else np.zeros(probs.shape[1])
+        at_best = lexicon[probs.argmax(axis=0), np.arange(probs.shape[1])]
+        corroborated = (second >= param) | (at_best > 0)
+        return np.asarray(np.where(corroborated, best, best * 0.5), dtype=np.float64)
+    if method == "lexicon_vote":
+        return np.asarray((probs * np.where(lexicon > 0, 1.0, param)).max(axis=0), dtype=np.float64)
+    raise ValueError(f"unknown aggregation {method!r}")
+
+
 @dataclass
 class IndicatorModel:
     """Sentence heads, per-label document thresholds and Platt calibration of document scores."""
@@ -58,6 +99,9 @@ class IndicatorModel:
     use_lexicon: bool
     version: str
     rules_veto: bool = False
+    aggregation: str = "max"
+    aggregation_param: float = 0.0
+    rules_weight: float = 0.0  # share of the rules baseline's document score in the document score
 
     def sentence_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
         """The status head's reading of each sentence; with `rules_veto`, an explicit negation or remediation
@@ -85,6 +129,9 @@ class IndicatorModel:
                 use_lexicon=bool(meta["use_lexicon"]),
                 version=str(meta["version"]),
                 rules_veto=bool(meta.get("rules_veto", False)),
+                aggregation=str(meta.get("aggregation", "max")),
+                aggregation_param=float(meta.get("aggregation_param", 0.0)),
+                rules_weight=float(meta.get("rules_weight", 0.0)),
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
@@ -99,6 +146,8 @@ class IndicatorModel:
             platt=self.platt,
         )
         meta = {"version": self.version, "use_lexicon": self.use_lexicon, "rules_veto": self.rules_veto,
+                "aggregation": self.aggregation, "aggregation_param": self.aggregation_param,
+                "rules_weight": self.rules_weight,
                 "labels": list(INDICATOR_IDS),
                 "status_classes": list(STATUS_CLASSES), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -109,10 +158,37 @@ class IndicatorModel:
     def status_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
         return softmax(features.astype(np.float64) @ self.status_weights + self.status_bias)
 
+    def lexicon_matrix(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Lexicon hits (sentences, 11): the last feature columns of a hybrid model, else computed."""
+        if self.use_lexicon:
+            return np.asarray(features[:, -len(INDICATOR_IDS) :], dtype=np.float64)
+        return np.array([lexicon_hits(s.text) for s in sentences], dtype=np.float64).reshape(-1, len(INDICATOR_IDS))
+
     def calibrate(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         clipped = np.clip(raw, 1e-6, 1 - 1e-6)
         logit = np.log(clipped / (1 - clipped))
         return sigmoid(self.platt[:, 0] * logit + self.platt[:, 1])
+
+    def document_scores(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> NDArray[np.float64]:
+        """The uncalibrated document score per indicator (what the thresholds apply to)."""
+        if not sentences:
+            return np.zeros(len(INDICATOR_IDS))
+        return self._document_scores(sentences, features)[0]
+
+    def _document_scores(
+        self, sentences: Sequence[Sentence], features: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[EvidenceStatus], list[IndicatorResult]]:
+        probs = self.sentence_probabilities(features)
+        statuses = self.sentence_statuses(features, [s.text for s in sentences])
+        counted = np.array([s in PRESENT_STATUSES for s in statuses])
+        # A sentence the status head reads as negated, remediated or hypothetical cannot carry the decision.
+        effective = probs * counted[:, None]
+        raw = aggregate(effective, self.lexicon_matrix(sentences, features) * counted[:, None],
+                        self.aggregation, self.aggregation_param)
+        rules = tag_indicators(sentences) if self.rules_weight > 0 else []
+        if rules:
+            raw = (1 - self.rules_weight) * raw + self.rules_weight * np.array([r.score for r in rules])
+        return raw, probs, statuses, rules
 
     def tag(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> list[IndicatorResult]:
         """Indicator decisions for one document from its sentences' features."""
@@ -122,21 +198,21 @@ class IndicatorModel:
                                 dimension="coercion" if i in COERCION else "involuntariness")
                 for i in INDICATOR_IDS
             ]
-        probs = self.sentence_probabilities(features)
-        statuses = self.sentence_statuses(features, [s.text for s in sentences])
+        raw, probs, statuses, rules = self._document_scores(sentences, features)
         counted = np.array([s in PRESENT_STATUSES for s in statuses])
-        # A sentence the status head reads as negated, remediated or hypothetical cannot carry the decision.
-        effective = probs * counted[:, None]
-        raw = effective.max(axis=0)
         calibrated = self.calibrate(raw)
         results: list[IndicatorResult] = []
         for k, indicator in enumerate(INDICATOR_IDS):
             present = bool(raw[k] >= self.thresholds[k])
+            # Aggregations that can exceed the strongest sentence list the sentences that contributed.
+            cut = self.thresholds[k]
+            if self.aggregation == "noisy_or":
+                cut = min(cut, max(self.aggregation_param, 0.3))
             order = np.argsort(-probs[:, k])
             evidence: list[Evidence] = []
             discounted: list[Evidence] = []
             for j in order[: MAX_EVIDENCE * 2]:
-                if probs[j, k] < self.thresholds[k]:
+                if probs[j, k] < cut:
                     break
                 sentence = sentences[j]
                 item = Evidence(start=sentence.start, end=sentence.end, text=sentence.text,
@@ -144,6 +220,9 @@ class IndicatorModel:
                 target = evidence if counted[j] else discounted
                 if len(target) < MAX_EVIDENCE:
                     target.append(item)
+            if present and not evidence and rules:
+                # The vote can pass with the rules' share; their (status-checked) sentences are the evidence.
+                evidence = list(rules[k].evidence)
             results.append(
                 IndicatorResult(
                     id=indicator,

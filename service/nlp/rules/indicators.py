@@ -157,3 +157,13 @@ def tag_indicators(sentences: Sequence[Sentence]) -> list[IndicatorResult]:
             )
         )
     return results
+
+
+def rules_scores(texts: Sequence[str]) -> list[float]:
+    """The rules baseline's document score per indicator for a document given as sentence texts."""
+    sentences: list[Sentence] = []
+    offset = 0
+    for text in texts:
+        sentences.append(Sentence(offset, offset + len(text), text))
+        offset += len(text) + 1
+    return [result.score for result in tag_indicators(sentences)]
