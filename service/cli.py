@@ -18,6 +18,7 @@ from service.config import Settings, get_settings
 from service.contract import AnalysisError
 
 if TYPE_CHECKING:
+    from service.auth import Role
     from service.nlp.pipeline import AnalysisInput
 
 app = typer.Typer(help="WRO Triage: forced-labor evidence triage for Section 307.", no_args_is_help=True)
@@ -106,6 +107,17 @@ def db_upgrade() -> None:
     err.print(f"database ready: {settings.database_url.split('@')[-1]}")
 
 
+def _role(value: str) -> Role:
+    """The role named on the command line, or a usage error listing the roles."""
+    from service.auth import Role
+
+    try:
+        return Role(value)
+    except ValueError as exc:
+        err.print(f"unknown role {value!r}; use one of {', '.join(r.value for r in Role)}")
+        raise typer.Exit(2) from exc
+
+
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="login name")],
@@ -115,14 +127,10 @@ def user_add(
     ] = False,
 ) -> None:
     """Create a web user; the password is asked for (twice) unless --password-stdin is given."""
-    from service.auth import Role, UserExistsError, create_user
+    from service.auth import UserExistsError, create_user
     from service.db.engine import make_engine, upgrade_database
 
-    try:
-        chosen = Role(role)
-    except ValueError as exc:
-        err.print(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
-        raise typer.Exit(2) from exc
+    chosen = _role(role)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -149,14 +157,10 @@ def apikey_create(
     role: Annotated[str, typer.Option(help="submitter, reviewer, lead or admin")] = "submitter",
 ) -> None:
     """Create a key and print it once on standard output; only its sha256 is kept."""
-    from service.auth import Role, create_api_key
+    from service.auth import create_api_key
     from service.db.engine import make_engine, upgrade_database
 
-    try:
-        chosen = Role(role)
-    except ValueError as exc:
-        err.print(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
-        raise typer.Exit(2) from exc
+    chosen = _role(role)
     settings = get_settings()
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)

@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from service.api.routes import API, MAX_OFFSET, State
+from service.api.routes import API, MAX_OFFSET, State, api_error
 from service.api.schemas import ErrorOut
 from service.api.security import Lead, Reviewer, Submitter
 from service.auth import Role
@@ -51,10 +51,6 @@ _BATCH_BODY = {
 }
 
 
-def _error(status: int, code: str, message: str) -> HTTPException:
-    return HTTPException(status_code=status, detail={"code": code, "message": message})
-
-
 class BatchPage(BaseModel):
     items: list[BatchProgress]
 
@@ -72,34 +68,34 @@ async def submit_batch(request: Request, state: State, caller: Submitter) -> Bat
     limit = state.settings.max_batch_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise _error(413, "too_large", f"the batch is over the limit of {limit} bytes")
+        raise api_error(413, "too_large", f"the batch is over the limit of {limit} bytes")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise _error(415, "unsupported_media_type", "send multipart/form-data with the batch in 'file'")
+        raise api_error(415, "unsupported_media_type", "send multipart/form-data with the batch in 'file'")
     try:
         form = await request.form(max_files=1, max_fields=5, max_part_size=limit)
     except Exception as exc:  # starlette raises several types for malformed multipart bodies
-        raise _error(400, "invalid_multipart", "the multipart body could not be parsed") from exc
+        raise api_error(400, "invalid_multipart", "the multipart body could not be parsed") from exc
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise _error(422, "missing_file", "send the batch in a form field named 'file'")
+            raise api_error(422, "missing_file", "send the batch in a form field named 'file'")
         content = await upload.read(limit + 1)
         filename = upload.filename
         source = str(form.get("source_type") or SourceType.OTHER.value)
     finally:
         await form.close()
     if len(content) > limit:
-        raise _error(413, "too_large", f"the batch is over the limit of {limit} bytes")
+        raise api_error(413, "too_large", f"the batch is over the limit of {limit} bytes")
     try:
         source_type = SourceType(source)
     except ValueError as exc:
-        raise _error(422, "invalid_source_type", "unknown source_type") from exc
+        raise api_error(422, "invalid_source_type", "unknown source_type") from exc
     try:
         batch = await run_in_threadpool(
             create_batch, state.engine, content, filename, source_type, state.settings, caller.actor
         )
     except BatchError as exc:
-        raise _error(422, exc.code, exc.message) from exc
+        raise api_error(422, exc.code, exc.message) from exc
     if state.dispatcher is not None:
         state.dispatcher.submitted(await run_in_threadpool(batch_document_ids, state.engine, batch.id))
     return await run_in_threadpool(batch_progress, state.engine, batch.id)
@@ -209,7 +205,7 @@ def export(
         state.wait_ready(timeout=state.settings.wait_timeout_seconds)
         people = state.people
         if people is None:
-            raise _error(503, "not_ready", state.load_error or "models are still loading")
+            raise api_error(503, "not_ready", state.load_error or "models are still loading")
 
     def lines() -> Iterator[str]:
         for record in export_decisions(state.engine, people):

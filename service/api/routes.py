@@ -84,7 +84,7 @@ _MULTIPART_AND_JSON_BODY = {
 }
 
 
-def _error(status: int, code: str, message: str) -> HTTPException:
+def api_error(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail={"code": code, "message": message})
 
 
@@ -92,16 +92,16 @@ async def _read_submission(request: Request, state: AppState, key_id: str) -> tu
     limit = state.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise _error(413, "too_large", f"the upload is over the limit of {limit} bytes")
+        raise api_error(413, "too_large", f"the upload is over the limit of {limit} bytes")
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         try:
             body = TextSubmission.model_validate_json(await request.body())
         except ValidationError as exc:
-            raise _error(422, "invalid_request", exc.errors(include_url=False)[0]["msg"]) from exc
+            raise api_error(422, "invalid_request", exc.errors(include_url=False)[0]["msg"]) from exc
         data = body.text.encode("utf-8")
         if len(data) > limit:
-            raise _error(413, "too_large", f"the text is over the limit of {limit} bytes")
+            raise api_error(413, "too_large", f"the text is over the limit of {limit} bytes")
         meta = SubmissionMeta(
             filename=body.title,
             source_type=body.source_type,
@@ -115,27 +115,27 @@ async def _read_submission(request: Request, state: AppState, key_id: str) -> tu
         try:
             form = await request.form(max_files=1, max_fields=20)
         except Exception as exc:  # starlette raises several types for malformed multipart bodies
-            raise _error(400, "invalid_multipart", "the multipart body could not be parsed") from exc
+            raise api_error(400, "invalid_multipart", "the multipart body could not be parsed") from exc
         try:
             return await _read_form(form, limit, key_id)
         finally:
             await form.close()
-    raise _error(415, "unsupported_media_type", "send multipart/form-data with a file, or JSON with text")
+    raise api_error(415, "unsupported_media_type", "send multipart/form-data with a file, or JSON with text")
 
 
 async def _read_form(form: FormData, limit: int, key_id: str) -> tuple[bytes, SubmissionMeta]:
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise _error(422, "missing_file", "send the document in a form field named 'file'")
+        raise api_error(422, "missing_file", "send the document in a form field named 'file'")
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise _error(413, "too_large", f"the upload is over the limit of {limit} bytes")
+        raise api_error(413, "too_large", f"the upload is over the limit of {limit} bytes")
     source = str(form.get("source_type") or SourceType.OTHER.value)
     try:
         source_type = SourceType(source)
     except ValueError as exc:
         allowed = ", ".join(s.value for s in SourceType)
-        raise _error(422, "invalid_source_type", f"source_type must be one of {allowed}") from exc
+        raise api_error(422, "invalid_source_type", f"source_type must be one of {allowed}") from exc
 
     def field(name: str) -> str | None:
         value = form.get(name)
@@ -177,7 +177,7 @@ async def submit(
     ] = False,
 ) -> SubmitAccepted | Analysis:
     if wait and not caller.role.includes(Role.REVIEWER):
-        raise _error(403, "forbidden", "a submitter key may submit and poll the status, not read analyses")
+        raise api_error(403, "forbidden", "a submitter key may submit and poll the status, not read analyses")
     data, meta = await _read_submission(request, state, caller.key_id)
     result = await run_in_threadpool(submit_document, state.engine, data, meta, caller.actor)
     document = result.document
@@ -201,13 +201,13 @@ async def submit(
                 response.status_code = 200
                 return analysis_of(record)
         if current.status == DocumentStatus.FAILED.value:
-            raise _error(
+            raise api_error(
                 422,
                 current.failure_code or "failed",
                 f"document {document.id} failed: {current.failure_message}",
             )
         await asyncio.sleep(0.1)
-    raise _error(
+    raise api_error(
         504, "timeout", f"document {document.id} is stored but not yet analysed; poll its status URL"
     )
 
@@ -262,7 +262,7 @@ def status_of(document_id: str, state: State, caller: Submitter) -> StatusOut:
 def text_of(document_id: str, state: State, _caller: Reviewer) -> TextOut:
     document = get_document(state.engine, document_id)
     if document.text is None:
-        raise _error(
+        raise api_error(
             409, "no_text", f"document {document_id} has no extracted text (status {document.status})"
         )
     return TextOut(id=document.id, text=document.text, media_type=document.media_type)
@@ -275,7 +275,7 @@ def analysis_for(document_id: str, state: State, _caller: Reviewer) -> Analysis:
     get_document(state.engine, document_id)
     record = latest_analysis(state.engine, document_id)
     if record is None:
-        raise _error(409, "not_analysed", f"document {document_id} has no analysis yet")
+        raise api_error(409, "not_analysed", f"document {document_id} has no analysis yet")
     return analysis_of(record)
 
 
@@ -301,9 +301,9 @@ def retry(document_id: str, state: State, caller: Reviewer) -> StatusOut:
 def analyze(body: AnalyzeRequest, state: State, _caller: Reviewer) -> Analysis:
     pipeline = state.wait_ready(timeout=state.settings.wait_timeout_seconds)
     if pipeline is None:
-        raise _error(503, "not_ready", state.load_error or "models are still loading")
+        raise api_error(503, "not_ready", state.load_error or "models are still loading")
     if len(body.text) > state.settings.max_text_chars:
-        raise _error(
+        raise api_error(
             413, "too_large", f"the text is over the limit of {state.settings.max_text_chars} characters"
         )
     return pipeline.analyze(body.id, body.text, body.language)
