@@ -75,7 +75,8 @@ def _skip_member(info: zipfile.ZipInfo) -> bool:
     return info.is_dir() or path.parts[:1] == ("__MACOSX",) or path.name.startswith(".")
 
 
-def _zip_members(content: bytes, source_type: SourceType, settings: Settings) -> Iterator[Member]:
+def _zip_index(content: bytes, settings: Settings) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The archive and its document members, checked against the batch limits from the index alone."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
         infos = [info for info in archive.infolist() if not _skip_member(info)]
@@ -85,6 +86,18 @@ def _zip_members(content: bytes, source_type: SourceType, settings: Settings) ->
         raise BatchError("too_many_members", f"the archive has over {settings.max_batch_members} documents")
     if sum(info.file_size for info in infos) > settings.max_batch_unpacked_bytes:
         raise BatchError("archive_too_large_unpacked", "the archive unpacks to more than the allowed size")
+    return archive, infos
+
+
+def _jsonl_lines(content: bytes, settings: Settings) -> list[bytes]:
+    lines = [line for line in content.splitlines() if line.strip()]
+    if len(lines) > settings.max_batch_members:
+        raise BatchError("too_many_members", f"the file has over {settings.max_batch_members} lines")
+    return lines
+
+
+def _zip_members(content: bytes, source_type: SourceType, settings: Settings) -> Iterator[Member]:
+    archive, infos = _zip_index(content, settings)
     limit = settings.max_upload_bytes
     for info in infos:
         meta = SubmissionMeta(filename=PurePosixPath(info.filename).name[:512], source_type=source_type)
@@ -104,10 +117,7 @@ def _zip_members(content: bytes, source_type: SourceType, settings: Settings) ->
 
 
 def _jsonl_members(content: bytes, source_type: SourceType, settings: Settings) -> Iterator[Member]:
-    lines = [line for line in content.splitlines() if line.strip()]
-    if len(lines) > settings.max_batch_members:
-        raise BatchError("too_many_members", f"the file has over {settings.max_batch_members} lines")
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(_jsonl_lines(content, settings), start=1):
         name = f"line {number}"
         try:
             item = json.loads(raw)
@@ -143,10 +153,10 @@ def _members(batch: Batch, content: bytes, settings: Settings) -> Iterator[Membe
 
 
 def count_members(kind: str, content: bytes, settings: Settings) -> int:
-    source_type = SourceType.OTHER
+    """How many members a batch has, from the zip index or the line count, without unpacking anything."""
     if kind == "zip":
-        return sum(1 for _ in _zip_members(content, source_type, settings))
-    return sum(1 for _ in _jsonl_members(content, source_type, settings))
+        return len(_zip_index(content, settings)[1])
+    return len(_jsonl_lines(content, settings))
 
 
 def create_batch(
@@ -313,10 +323,6 @@ class BatchProgress(BaseModel):
     failed: int
     rejected: int
     failure_message: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status != BatchStatus.EXPANDING.value and self.queued == 0 and self.processing == 0
 
 
 def batch_progress(engine: Engine, batch_id: str) -> BatchProgress:

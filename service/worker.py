@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -85,7 +86,6 @@ class InProcessWorker:
 
 def poll_forever(context: JobContext, once: bool, report: Callable[[int], None]) -> None:
     """A standalone worker process that polls the shared database (the `none` worker setting's partner)."""
-    stop = threading.Event()
     while True:
         processed = drain_queue(context)
         if processed:
@@ -93,4 +93,4 @@ def poll_forever(context: JobContext, once: bool, report: Callable[[int], None])
         if once:
             return
         sweep(context.engine, context.settings, context.worker)
-        stop.wait(context.settings.worker_poll_seconds)
+        time.sleep(context.settings.worker_poll_seconds)

@@ -57,13 +57,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database on each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    root: str = request.getfixturevalue("postgres_root_url")
+    return _fresh_postgres_database(request.getfixturevalue("postgres_root_url"))
+
+
+def _fresh_postgres_database(root_url: str) -> str:
+    """An empty database on the session's PostgreSQL server; its URL."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(root, isolation_level="AUTOCOMMIT")
+    admin = create_engine(root_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return root.rsplit("/", 1)[0] + f"/{name}"
+    return root_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 OCR_LANGUAGES = {"eng", "spa", "fra", "por", "msa", "ind", "chi_sim", "osd"}
@@ -104,12 +108,8 @@ def embedder() -> DocumentEmbedder:
 
 @pytest.fixture
 def postgres_database(postgres_root_url: str) -> str:
-    name = f"scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_root_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return postgres_root_url.rsplit("/", 1)[0] + f"/{name}"
+    """An empty PostgreSQL database only (for tests that need the real server, not both backends)."""
+    return _fresh_postgres_database(postgres_root_url)
 
 
 @pytest.fixture

@@ -11,11 +11,14 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from service.config import TestEnvironment
 
@@ -152,3 +155,50 @@ def wait_for_port(port: int, seconds: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+TRIAGE = Path(sys.executable).parent / "triage"
+
+
+@contextmanager
+def triage_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A `triage` command (serve, worker) as a real process, its output appended to `log`; stopped on exit
+    unless the test has already killed it."""
+    with log.open("ab") as sink:
+        process = subprocess.Popen([str(TRIAGE), *args], env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+def wait_until_ready(base: str, seconds: float, log: Path | None = None) -> None:
+    """Poll /readyz until the models are loaded; a timeout shows the end of the server's log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"the server did not become ready\n{tail}")
+
+
+def api_key_headers(env: dict[str, str], role: str) -> dict[str, str]:
+    """Headers with a key made by `triage apikey create` on the database `env` points at."""
+    made = subprocess.run(
+        [str(TRIAGE), "apikey", "create", f"test-{role}", "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"Authorization": f"Bearer {made.stdout.strip()}"}

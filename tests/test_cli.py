@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from service.labels import INDICATOR_IDS
 from tests.ingest.samples import REPORT_TEXT, pdf_bytes
-
-TRIAGE = Path(sys.executable).parent / "triage"
+from tests.servers import TRIAGE
 
 
 def _run(

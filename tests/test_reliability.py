@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from service.db.engine import upgrade_database
-from tests.servers import free_port, wait_for_port
-from tests.test_scale import _api_key, _base_env, _process, _wait_ready
+from tests.servers import api_key_headers, free_port, triage_process, wait_for_port, wait_until_ready
+from tests.test_scale import _base_env
 
 CLIENTS = 50
 LOAD_SECONDS = 30.0
@@ -97,10 +97,10 @@ def test_fifty_clients_get_no_errors_and_lose_no_writes(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _base_env(database_url, port)
-    headers = _api_key(env, "reviewer")  # reviewers may submit, analyse and read the queue
-    with _process(["serve"], env, tmp_path / "server.log"):
+    headers = api_key_headers(env, "reviewer")  # reviewers may submit, analyse and read the queue
+    with triage_process(["serve"], env, tmp_path / "server.log"):
         wait_for_port(port, 60)
-        _wait_ready(base, 120)
+        wait_until_ready(base, 120)
         accepted: list[str] = []
         errors: list[str] = []
         deadline = time.monotonic() + LOAD_SECONDS
@@ -154,7 +154,7 @@ def test_sigkill_during_writes_loses_no_accepted_submission(
             "TRIAGE_JOB_REDELIVERY_SECONDS": "3",
         }
     log = tmp_path / "processes.log"
-    submitter, lead = _api_key(env, "submitter"), _api_key(env, "lead")
+    submitter, lead = api_key_headers(env, "submitter"), api_key_headers(env, "lead")
     accepted: list[str] = []
     stop = threading.Event()
     writers = [
@@ -163,11 +163,11 @@ def test_sigkill_during_writes_loses_no_accepted_submission(
     ]
 
     def start_all(stack: ExitStack) -> list[subprocess.Popen[bytes]]:
-        processes = [stack.enter_context(_process(["serve"], env, log))]
+        processes = [stack.enter_context(triage_process(["serve"], env, log))]
         if backend == "postgres":
-            processes.append(stack.enter_context(_process(["worker"], env, log)))
+            processes.append(stack.enter_context(triage_process(["worker"], env, log)))
         wait_for_port(port, 60)
-        _wait_ready(base, 120)
+        wait_until_ready(base, 120)
         return processes
 
     def wait_for_more(count: int) -> None:

@@ -11,11 +11,7 @@ import io
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,9 +22,8 @@ from sqlmodel import Session, col, select
 from service import config
 from service.db.engine import make_engine, upgrade_database
 from service.db.models import AnalysisRecord, BatchItem, Document, DocumentStatus
-from tests.servers import free_port, wait_for_port
+from tests.servers import api_key_headers, free_port, triage_process, wait_for_port, wait_until_ready
 
-TRIAGE = Path(sys.executable).parent / "triage"
 BATCH_SIZE = 200
 KILL_AFTER = 30
 
@@ -44,34 +39,6 @@ def _batch_jsonl() -> bytes:
             json.dumps({"id": doc["id"], "text": doc["text"], "source_type": doc["source_type"]}) + "\n"
         )
     return out.getvalue().encode("utf-8")
-
-
-@contextmanager
-def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as sink:
-        process = subprocess.Popen([str(TRIAGE), *args], env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
-def _api_key(env: dict[str, str], role: str = "submitter") -> dict[str, str]:
-    """Headers with a key made by `triage apikey create` on the server's database."""
-    made = subprocess.run(
-        [str(TRIAGE), "apikey", "create", f"test-{role}", "--role", role],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {"Authorization": f"Bearer {made.stdout.strip()}"}
 
 
 def _progress(base: str, batch_id: str, headers: dict[str, str]) -> dict[str, int]:
@@ -92,18 +59,6 @@ def _wait_done(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {at_least} documents: {state}")
         time.sleep(0.2)
-
-
-def _wait_ready(base: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not become ready")
 
 
 def _assert_each_analysed_once(database_url: str, batch_id: str) -> None:
@@ -164,11 +119,11 @@ def test_embedded_server_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _base_env(database_url, port)
-    headers = _api_key(env)
+    headers = api_key_headers(env, "submitter")
     log = tmp_path / "server.log"
-    with _process(["serve"], env, log) as server:
+    with triage_process(["serve"], env, log) as server:
         wait_for_port(port, 60)
-        _wait_ready(base, 120)
+        wait_until_ready(base, 120)
         batch_id = _upload(base, headers)
         _wait_done(base, batch_id, KILL_AFTER, 300, headers)
         os.kill(server.pid, signal.SIGKILL)
@@ -180,7 +135,7 @@ def test_embedded_server_killed_mid_batch_loses_nothing(tmp_path: Path) -> None:
         ).one()
     interrupted.dispose()
     assert KILL_AFTER <= done_before < BATCH_SIZE, "the kill must land mid-batch"
-    with _process(["serve"], env, log):
+    with triage_process(["serve"], env, log):
         wait_for_port(port, 60)
         final = _wait_done(base, batch_id, BATCH_SIZE, 400, headers)
     assert final["done"] == BATCH_SIZE and final["failed"] == 0, log.read_text()[-3000:]
@@ -202,20 +157,20 @@ def test_celery_worker_killed_mid_batch_loses_nothing(
         "TRIAGE_JOB_SWEEP_SECONDS": "0.5",
         "TRIAGE_JOB_REDELIVERY_SECONDS": "3",
     }
-    headers = _api_key(env)
+    headers = api_key_headers(env, "submitter")
     server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
-    with _process(["serve"], env, server_log):
+    with triage_process(["serve"], env, server_log):
         wait_for_port(port, 60)
-        _wait_ready(base, 120)
+        wait_until_ready(base, 120)
         batch_id = _upload(base, headers)
         assert _progress(base, batch_id, headers)["done"] == 0, "nothing is processed without a worker"
-        with _process(["worker"], env, worker_log) as worker:
+        with triage_process(["worker"], env, worker_log) as worker:
             _wait_done(base, batch_id, KILL_AFTER, 300, headers)
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(10)
         killed_at = _progress(base, batch_id, headers)
         assert KILL_AFTER <= killed_at["done"] < BATCH_SIZE, "the kill must land mid-batch"
-        with _process(["worker"], env, worker_log):
+        with triage_process(["worker"], env, worker_log):
             final = _wait_done(base, batch_id, BATCH_SIZE, 400, headers)
     assert final["done"] == BATCH_SIZE and final["failed"] == 0, worker_log.read_text()[-3000:]
     _assert_each_analysed_once(postgres_database, batch_id)

@@ -4,22 +4,15 @@ deal it does not), the server answers without a 5xx. Bounded: a fixed number of 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.servers import free_port
-
-TRIAGE = Path(sys.executable).parent / "triage"
+from tests.servers import api_key_headers, free_port, triage_process, wait_until_ready
 
 
 @pytest.fixture(scope="module")
@@ -35,29 +28,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         "TRIAGE_DOCUMENT_EMBEDDINGS": "false",
         "HF_HUB_OFFLINE": "1",
     }
-    made = subprocess.run(
-        [str(TRIAGE), "apikey", "create", "fuzz", "--role", "admin"], env=env, capture_output=True, text=True
-    )
-    assert made.returncode == 0, made.stderr
-    headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
-    log = (folder / "server.log").open("wb")
-    process = subprocess.Popen([str(TRIAGE), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    headers = api_key_headers(env, "admin")
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+    log = folder / "server.log"
+    with triage_process(["serve"], env, log):
+        wait_until_ready(base, 120, log)
         yield base, headers
-    finally:
-        process.terminate()
-        process.wait(20)
-        log.close()
 
 
 @pytest.fixture(scope="module")

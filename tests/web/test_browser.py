@@ -11,21 +11,18 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from service import config
-from tests.servers import free_port
+from tests.servers import TRIAGE, free_port, triage_process, wait_until_ready
 
 pytestmark = pytest.mark.integration
 
-TRIAGE = str(Path(sys.executable).parent / "triage")  # the installed command, as a person runs it
 SHOTS = config.REPO_ROOT / "var" / "screenshots" / "browser"
 LAUNCH_ARGS = [
     "--headless",
@@ -76,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     user = subprocess.run(
         [
-            TRIAGE,
+            str(TRIAGE),
             "user",
             "add",
             "ines",
@@ -92,36 +89,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     assert user.returncode == 0 and "added as reviewer" in user.stderr, user.stderr
     port = free_port()
-    process = subprocess.Popen(
-        [TRIAGE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
-                )
-            time.sleep(0.2)
+    log = folder / "server.log"
+    with triage_process(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log):
+        wait_until_ready(base, 120, log)
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
 
 
 def _wait_all_read(base: str, page: Page) -> None:
