@@ -49,28 +49,30 @@ def to_docbin(nlp: spacy.language.Language, docs: list[dict[str, Any]]) -> tuple
     return bin_, misaligned
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Train the entity recogniser")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "entities")
-    parser.add_argument("--max-steps", type=int, default=None)
-    args = parser.parse_args()
+def train_recogniser(
+    train_docs: list[dict[str, Any]], dev_docs: list[dict[str, Any]], out: Path, max_steps: int | None = None
+) -> dict[str, Any]:
+    """Train a recogniser on `train_docs` (checkpoint chosen on `dev_docs`) into `out`; returns its meta."""
     from spacy.cli.train import train
 
     nlp = spacy.blank("en")
     work = Path(tempfile.mkdtemp(prefix="triage-ner-"))
     counts = {}
-    for split in ("train", "dev"):
-        bin_, misaligned = to_docbin(nlp, english(load_docs(split)))
+    for split, docs in (("train", train_docs), ("dev", dev_docs)):
+        bin_, misaligned = to_docbin(nlp, docs)
         bin_.to_disk(work / f"{split}.spacy")
         counts[split] = {"documents": len(bin_), "misaligned_spans": misaligned}
     print(counts)
-    overrides = {"paths.train": str(work / "train.spacy"), "paths.dev": str(work / "dev.spacy")}
-    if args.max_steps:
-        overrides["training.max_steps"] = str(args.max_steps)
+    overrides: dict[str, Any] = {
+        "paths.train": str(work / "train.spacy"),
+        "paths.dev": str(work / "dev.spacy"),
+    }
+    if max_steps:
+        overrides["training.max_steps"] = max_steps
     started = time.time()
     train(CONFIG, work / "output", overrides=overrides)
     best = work / "output" / "model-best"
-    meta = json.loads((best / "meta.json").read_text(encoding="utf-8"))
+    meta: dict[str, Any] = json.loads((best / "meta.json").read_text(encoding="utf-8"))
     meta["name"] = "wro_triage_entities"
     meta["version"] = VERSION.rsplit("-", 1)[-1] + ".0.0"
     meta["description"] = (
@@ -82,10 +84,19 @@ def main() -> int:
         "data": counts,
     }
     (best / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    shutil.copytree(best, args.out)
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(best, out)
     shutil.rmtree(work, ignore_errors=True)
+    return meta
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Train the entity recogniser")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "entities")
+    parser.add_argument("--max-steps", type=int, default=None)
+    args = parser.parse_args()
+    meta = train_recogniser(english(load_docs("train")), english(load_docs("dev")), args.out, args.max_steps)
     print(f"saved {args.out}: dev ents_f {meta['performance']['ents_f']:.3f}")
     return 0
 

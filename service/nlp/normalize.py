@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.contract import CommodityMention, LocationMention, ProducerMention
+from service.contract import CommodityMention, Entities, LocationMention, ProducerMention
 from service.nlp.linking import OrderLinker
 from service.nlp.reference import ReferenceData, canonical_name
 
@@ -74,6 +74,40 @@ class EntityNormalizer:
             dol_listed_countries=sorted(self.reference.dol_countries.get(commodity_id or "", set())),
         )
 
+    def merge_aliases(self, entities: Entities) -> Entities:
+        """Give a document's short forms and acronyms of a producer ("Kenari Agro", "KAH" for "Kenari Agro
+        Holdings Bhd") the full name's canonical form and orders, so the reader sees one producer, and an order
+        found under the full name is not missed under the short one."""
+        full_names = sorted(entities.producers, key=lambda p: -len(p.normalized.split()))
+        merged: list[ProducerMention] = []
+        for producer in entities.producers:
+            parent = next((f for f in full_names if f is not producer and _alias_of(producer, f)), None)
+            if parent is None:
+                merged.append(producer)
+                continue
+            merged.append(
+                producer.model_copy(
+                    update={
+                        "normalized": parent.normalized,
+                        "known_orders": producer.known_orders or parent.known_orders,
+                    }
+                )
+            )
+        return entities.model_copy(update={"producers": merged})
+
     def location(self, surface: str, start: int, end: int) -> LocationMention:
         country, region = self.reference.country_code(surface)
         return LocationMention(text=surface, start=start, end=end, country=country, region=region)
+
+
+def _alias_of(short: ProducerMention, full: ProducerMention) -> bool:
+    """`short` is an acronym of `full`'s name (with or without its legal form) or the start of it."""
+    short_tokens, full_tokens = short.normalized.split(), full.normalized.split()
+    if len(full_tokens) <= len(short_tokens):
+        return False
+    letters = re.sub(r"[^A-Za-z]", "", short.text)
+    if short.text.strip(" .").replace(".", "").isupper() and 2 <= len(letters) <= 6:
+        every_word = re.findall(r"[A-Za-z0-9]+", full.text)
+        initials = {"".join(t[0] for t in full_tokens), "".join(w[0] for w in every_word).lower()}
+        return letters.lower() in initials
+    return full_tokens[: len(short_tokens)] == short_tokens

@@ -38,9 +38,10 @@ from service.nlp.language import (
 )
 from service.nlp.models.assessment import AssessmentModel
 from service.nlp.models.encoder import SentenceEncoder, with_context
-from service.nlp.models.entities import TrainedEntityExtractor
+from service.nlp.models.entities import MentionStage, TrainedEntityExtractor
 from service.nlp.models.indicators import IndicatorModel, indicator_features
 from service.nlp.models.manifest import ModelManifest
+from service.nlp.models.mentions import MentionClassifier
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.provenance import mark_ocr, page_info
 from service.nlp.reference import ReferenceData, load_reference
@@ -100,11 +101,22 @@ class Pipeline:
         if manifest is not None and "entities" in manifest.models:
             nlp = spacy.load(manifest.path_of("entities"))
             options = nlp.meta.get("wro_triage", {})
+            mentions: MentionStage | None = None
+            if "mentions" in options:
+                generic = spacy.load(settings.spacy_model, exclude=_UNUSED_SPACY)
+                generic.max_length = settings.max_text_chars + 1
+                classifier = MentionClassifier.load(
+                    manifest.path_of("entities") / "mentions.npz",
+                    str(options["mentions"]["version"]),
+                    dict(options["mentions"]["thresholds"]),
+                )
+                mentions = MentionStage.build(generic, classifier, reference)
             entity_extractor = TrainedEntityExtractor.build(
                 nlp,
                 reference,
                 order_gazetteer=bool(options.get("order_gazetteer", False)),
                 commodity_gazetteer=bool(options.get("commodity_gazetteer", False)),
+                mentions=mentions,
             )
             entity_version = manifest.version_of("entities")
         else:
@@ -202,6 +214,8 @@ class Pipeline:
             language, reliable = self._language(item, warnings)
             started = self._timed("language", started)
             entities: Entities = self.entities.extract(spacy_doc)
+            if self.normalizer is not None:
+                entities = self.normalizer.merge_aliases(entities)
             if not reliable:
                 entities = gazetteer_only(entities)
             if item.shipments and self.normalizer is not None:

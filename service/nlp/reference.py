@@ -94,7 +94,7 @@ class ReferenceData:
 
     def country_code(self, surface: str) -> tuple[str | None, str | None]:
         """ISO code and region for a place name, or (None, None) when unknown."""
-        key = surface.strip().casefold().removeprefix("the ")
+        key = surface.strip().replace("\u2019", "'").casefold().removeprefix("the ")
         if key in self.regions:
             region, code = self.regions[key]
             return code, region

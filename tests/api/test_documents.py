@@ -179,3 +179,17 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     assert "Analysis" in spec["components"]["schemas"]
     body = spec["paths"]["/api/v1/documents"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json"} <= set(body)
+
+
+def test_linked_orders_appear_in_the_api_response(client: TestClient) -> None:
+    text = (
+        "Workers at the Sime Darbi Plantation Berhad estates in Sabah said their passports were held by managers. "
+        "A smaller mill nearby, Kemuning Rubber Products Sdn Bhd, was not named in any complaint."
+    )
+    body = client.post("/api/v1/analyze", json={"id": "link", "text": text}).json()
+    producers = {p["text"]: p for p in body["entities"]["producers"]}
+    sime = next(p for name, p in producers.items() if "Sime Darbi" in name)
+    orders = {o["id"]: o for o in sime["known_orders"]}
+    assert orders["wf-053"]["type"] == "WRO" and orders["wf-053"]["status"] and orders["wf-053"]["date"]
+    kemuning = next(p for name, p in producers.items() if name.startswith("Kemuning"))
+    assert kemuning["known_orders"] == []

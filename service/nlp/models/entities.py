@@ -14,9 +14,45 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
+from service.nlp.models.mentions import MentionClassifier, candidates, decide, mention_features
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import ReferenceData
 from service.nlp.rules.entities import commodity_matcher, producer_matcher
+
+
+@dataclass
+class MentionStage:
+    """The role classifier with what it reads besides the recogniser: spaCy's pretrained pipeline (its entities
+    and contextual vectors) and the gazetteers, matched on that pipeline's tokens."""
+
+    generic: Language
+    classifier: MentionClassifier
+    commodity_gazetteer: PhraseMatcher
+    order_gazetteer: PhraseMatcher
+    reference: ReferenceData
+
+    @classmethod
+    def build(
+        cls, generic: Language, classifier: MentionClassifier, reference: ReferenceData
+    ) -> MentionStage:
+        normalizer = EntityNormalizer.build(reference)
+        return cls(
+            generic,
+            classifier,
+            commodity_matcher(generic, normalizer),
+            producer_matcher(generic, reference),
+            reference,
+        )
+
+    def roles(self, doc: Doc) -> list[tuple[int, int, str, str, float]]:
+        """(start, end, text, role, probability) of every candidate the classifier keeps."""
+        generic_doc = self.generic(doc.text)
+        cands = candidates(doc, generic_doc, self.commodity_gazetteer, self.order_gazetteer, self.reference)
+        probs = self.classifier.probabilities(mention_features(cands, generic_doc))
+        return [
+            (c.start, c.end, c.text, label, prob)
+            for c, label, prob in decide(cands, probs, self.classifier.thresholds)
+        ]
 
 
 @dataclass
@@ -24,18 +60,53 @@ class TrainedEntityExtractor:
     normalizer: EntityNormalizer
     order_gazetteer: PhraseMatcher | None
     commodity_gazetteer: PhraseMatcher | None
+    mentions: MentionStage | None = None
 
     @classmethod
-    def build(cls, nlp: Language, reference: ReferenceData, order_gazetteer: bool, commodity_gazetteer: bool
-              ) -> TrainedEntityExtractor:
+    def build(
+        cls,
+        nlp: Language,
+        reference: ReferenceData,
+        order_gazetteer: bool,
+        commodity_gazetteer: bool,
+        mentions: MentionStage | None = None,
+    ) -> TrainedEntityExtractor:
         normalizer = EntityNormalizer.build(reference)
         return cls(
             normalizer,
             producer_matcher(nlp, reference) if order_gazetteer else None,
             commodity_matcher(nlp, normalizer) if commodity_gazetteer else None,
+            mentions,
         )
 
     def extract(self, doc: Doc) -> Entities:
+        if self.mentions is not None:
+            return self._classified(doc, self.mentions)
+        return self._recognised(doc)
+
+    def _classified(self, doc: Doc, mentions: MentionStage) -> Entities:
+        producers: dict[str, ProducerMention] = {}
+        commodities: dict[str, CommodityMention] = {}
+        locations: dict[str, LocationMention] = {}
+        buyers: dict[str, BuyerMention] = {}
+        for start, end, surface, role, prob in mentions.roles(doc):
+            key = surface.casefold()
+            if role == "PRODUCER" and key not in {k.casefold() for k in producers}:
+                producers[surface] = self.normalizer.producer(surface, start, end, round(prob, 4))
+            elif role == "COMMODITY" and key not in {k.casefold() for k in commodities}:
+                commodities[surface] = self.normalizer.commodity(surface, start, end)
+            elif role == "LOCATION" and key not in {k.casefold() for k in locations}:
+                locations[surface] = self.normalizer.location(surface, start, end)
+            elif role == "BUYER" and surface not in buyers:
+                buyers[surface] = BuyerMention(text=surface, start=start, end=end)
+        return Entities(
+            producers=list(producers.values()),
+            commodities=list(commodities.values()),
+            locations=list(locations.values()),
+            buyers=list(buyers.values()),
+        )
+
+    def _recognised(self, doc: Doc) -> Entities:
         producers: dict[str, ProducerMention] = {}
         commodities: dict[str, CommodityMention] = {}
         locations: dict[str, LocationMention] = {}
@@ -57,7 +128,9 @@ class TrainedEntityExtractor:
                 span = doc[start:end]
                 if span.text in producers or any(s < span.end_char and span.start_char < e for s, e in taken):
                     continue
-                producers[span.text] = self.normalizer.producer(span.text, span.start_char, span.end_char, 0.9)
+                producers[span.text] = self.normalizer.producer(
+                    span.text, span.start_char, span.end_char, 0.9
+                )
         if self.commodity_gazetteer is not None:
             recognised = [(e.start_char, e.end_char) for e in doc.ents]
             for _id, start, end in self.commodity_gazetteer(doc):

@@ -1,0 +1,98 @@
+"""The mention role stage: candidate pooling, features and the decision rule (no trained weights needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import spacy
+
+from service.config import Settings
+from service.nlp.models.mentions import (
+    MENTION_LABELS,
+    N_FEATURES,
+    SOURCES,
+    Candidate,
+    MentionClassifier,
+    candidates,
+    decide,
+    mention_features,
+)
+from service.nlp.normalize import EntityNormalizer
+from service.nlp.reference import load_reference
+from service.nlp.rules.entities import commodity_matcher, producer_matcher
+
+THRESHOLDS = {label: 0.5 for label in MENTION_LABELS[1:]}
+
+
+def probs(*rows: dict[str, float]) -> np.ndarray:
+    out = np.zeros((len(rows), len(MENTION_LABELS)))
+    for i, row in enumerate(rows):
+        for label, value in row.items():
+            out[i, MENTION_LABELS.index(label)] = value
+        out[i, 0] = 1 - out[i].sum()
+    return out
+
+
+def cand(start: int, end: int, text: str) -> Candidate:
+    return Candidate(start, end, text, frozenset())
+
+
+def test_longer_span_with_the_same_role_wins() -> None:
+    full, part = cand(0, 25, "Top Glove Corporation Bhd"), cand(4, 9, "Glove")
+    kept = decide([full, part], probs({"PRODUCER": 0.8}, {"PRODUCER": 0.95}), THRESHOLDS)
+    assert [(c.text, role) for c, role, _ in kept] == [("Top Glove Corporation Bhd", "PRODUCER")]
+
+
+def test_overlapping_spans_with_different_roles_keep_the_more_probable() -> None:
+    place, org = cand(0, 6, "Kansas"), cand(0, 13, "Kansas Cotton")
+    kept = decide([place, org], probs({"LOCATION": 0.6}, {"PRODUCER": 0.9}), THRESHOLDS)
+    assert [role for _, role, _ in kept] == ["PRODUCER"]
+
+
+def test_below_threshold_is_dropped() -> None:
+    kept = decide([cand(0, 5, "Sabah")], probs({"LOCATION": 0.45}), THRESHOLDS)
+    assert kept == []
+    assert decide([cand(0, 5, "Sabah")], probs({"LOCATION": 0.45}), {**THRESHOLDS, "LOCATION": 0.4})
+
+
+@pytest.fixture(scope="module")
+def generic() -> spacy.language.Language:
+    return spacy.load(Settings().spacy_model, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
+
+
+def test_candidates_pool_sources_and_features_have_the_declared_width(generic: spacy.language.Language) -> None:
+    reference = load_reference(Settings().reference_dir)
+    text = (
+        "KUALA LUMPUR — Workers at Top Glove Corporation Bhd factories in Klang, Malaysia made gloves "
+        "for export, Anna Tan said."
+    )
+    doc = generic(text)
+    cands = candidates(
+        None,
+        doc,
+        commodity_matcher(generic, EntityNormalizer.build(reference)),
+        producer_matcher(generic, reference),
+        reference,
+    )
+    by_text = {c.text: c for c in cands}
+    assert "gazetteer:order" in by_text["Top Glove Corporation Bhd"].sources
+    assert "gazetteer:commodity" in by_text["gloves"].sources
+    assert "gazetteer:country" in by_text["Malaysia"].sources
+    cands = [Candidate(0, 12, "KUALA LUMPUR", frozenset()), *cands]
+    features = mention_features(cands, doc)
+    assert features.shape == (len(cands), N_FEATURES)
+    dateline = 2 * len(SOURCES) + 9
+    assert features[0, dateline] == 1.0
+    assert features[cands.index(by_text["Malaysia"]), dateline] == 0.0
+
+
+def test_classifier_refuses_weights_of_another_width(tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    model = MentionClassifier(
+        "t", np.zeros(3), np.ones(3), np.zeros((len(MENTION_LABELS), 3)), np.zeros(len(MENTION_LABELS)), {}
+    )
+    model.save(folder / "m.npz")
+    with pytest.raises(ValueError, match="features"):
+        MentionClassifier.load(folder / "m.npz", "t", {})
