@@ -61,7 +61,7 @@ from service.nlp.sentences import Sentence, split_sentences
 from training.datasets import CACHE_DIR, embed_cached, english, load_docs, load_extra, sentence_set
 
 VERSION = "assessment-monotone-1"
-C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 GOVERNMENT_GENRES = frozenset(
     {
         "order_notice",
@@ -120,9 +120,17 @@ LOG_COUNT = (*COUNT_FREE, "indicators_log")
 # Fewer factors: drop length, court action (free sign) and the discounted mentions.
 SMALL = tuple(f for f in COUNT_FREE if f not in {"length_log_sentences", "court_action", "any_discounted"})
 HYBRID = (*COUNT_FREE, "rules_any_indicator", "rules_both_dimensions")
+
+
+def with_finding_cue(factors: tuple[str, ...]) -> tuple[str, ...]:
+    """The same factors with the wider Finding cue in place of the narrow one."""
+    return tuple("finding_cue" if f == "finding_in_text" else f for f in factors)
+
+
 # The Finding bar from the cues that separate a Finding from a WRO.
 FINDING_CUES = (
     "finding_in_text",
+    "finding_cue",
     "seizure_in_text",
     "court_action",
     "order_in_text",
@@ -176,6 +184,29 @@ VARIANTS = (
         description="hybrid, signed; Finding bar from the order/Finding cues only",
     ),
     Variant(
+        "logistic-1-findingcue",
+        with_finding_cue(ORIGINAL),
+        description="raw counts, unconstrained, wider Finding cue",
+    ),
+    Variant(
+        "count-free-signed-findingcue",
+        with_finding_cue(COUNT_FREE),
+        constrained=True,
+        description="count-free, signed, wider Finding cue",
+    ),
+    Variant(
+        "logcount-signed-findingcue",
+        with_finding_cue(LOG_COUNT),
+        constrained=True,
+        description="count-free + log count, signed, wider Finding cue",
+    ),
+    Variant(
+        "hybrid-signed-findingcue",
+        with_finding_cue(HYBRID),
+        constrained=True,
+        description="hybrid, signed, wider Finding cue",
+    ),
+    Variant(
         "hybrid-monotone-gbm",
         HYBRID,
         constrained=True,
@@ -183,7 +214,7 @@ VARIANTS = (
         description="monotone gradient boosting over the hybrid factors (comparison only)",
     ),
 )
-SHIPPED = "count-free-signed"
+SHIPPED = "logcount-signed-findingcue"
 
 
 @dataclass
@@ -540,7 +571,7 @@ def main() -> int:
     test_metrics = {
         "tier_accuracy": round(float(np.mean(tiers_of(bar, conclusive) == test.tiers)), 3),
         "wro_bar_auc": round(float(roc_auc(list(bar), labels) or 0.0), 3),
-        "wro_bar_ece": round(expected_calibration_error(list(bar), labels), 3),
+        "wro_bar_ece": round(float(expected_calibration_error(list(bar), labels)), 3),
         "us_nexus_accuracy": round(float(np.mean(test.nexus_present == test.nexus_gold)), 3),
     }
     print("corpus test:", test_metrics)

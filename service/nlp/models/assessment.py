@@ -2,7 +2,9 @@
 
 The assessment must be inspectable — investigators need to see why a document lands where it does — so it is
 a pair of logistic regressions over named factors (evidence, specificity, nexus, authority, currency), and each
-factor's contribution to the WRO-bar score is reported in `factors`.
+factor's contribution to the WRO-bar score is reported in `factors`. The weights are fitted under sign constraints
+from domain knowledge (BAR_SIGNS, CONCLUSIVE_SIGNS): an order, a Finding, a named producer or nexus evidence can
+only raise the score; a lifted order, a company's own voice or trade news can only lower it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from service.contract import (
     NexusEvidence,
     UsNexus,
 )
-from service.nlp.cues import COMPANY_VOICE, COURT, FINDING, LIFTED, ORDER, SEIZURE, TRADE_NEWS, lead
+from service.nlp.cues import (
+    COMPANY_VOICE,
+    COURT,
+    FINDING,
+    FINDING_NOTICE,
+    LIFTED,
+    ORDER,
+    SEIZURE,
+    TRADE_NEWS,
+    lead,
+)
 from service.nlp.models.indicators import sigmoid
 from service.nlp.rules.assessment import missing_elements
 from service.nlp.rules.indicators import tag_indicators
@@ -50,6 +62,7 @@ CANDIDATE_FACTORS: tuple[str, ...] = (
     "us_nexus_score",
     "order_in_text",
     "finding_in_text",
+    "finding_cue",
     "seizure_in_text",
     "court_action",
     "lifted_or_remediated",
@@ -60,26 +73,28 @@ CANDIDATE_FACTORS: tuple[str, ...] = (
     "rules_both_dimensions",
 )
 
+# The shipped assessment's factors (variant `logcount-signed-findingcue`, see models/README.md).
 FACTOR_NAMES: tuple[str, ...] = (
-    "indicators_present",
+    "any_indicator_present",
     "max_indicator_score",
     "ilo_both_dimensions",
     "first_hand_evidence",
     "authority_evidence",
-    "discounted_mentions",
+    "any_discounted",
     "producer_named",
     "commodity_named",
     "location_named",
     "known_order_linked",
     "us_nexus_score",
     "order_in_text",
-    "finding_in_text",
+    "finding_cue",
     "seizure_in_text",
     "court_action",
     "lifted_or_remediated",
     "company_voice",
     "trade_news",
     "length_log_sentences",
+    "indicators_log",
 )
 
 # Domain knowledge as signs of the WRO-bar weights: +1 can only raise the score, -1 can only lower it, 0 is free.
@@ -103,6 +118,7 @@ BAR_SIGNS: dict[str, int] = {
     "us_nexus_score": 1,
     "order_in_text": 1,
     "finding_in_text": 1,
+    "finding_cue": 1,
     "seizure_in_text": 1,
     "court_action": 0,
     "lifted_or_remediated": -1,
@@ -156,6 +172,7 @@ def candidate_factors(
         "us_nexus_score": nexus_score,
         "order_in_text": float(bool(ORDER.search(text))),
         "finding_in_text": float(bool(FINDING.search(text))),
+        "finding_cue": float(bool(FINDING.search(text) or FINDING_NOTICE.search(text))),
         "seizure_in_text": float(bool(SEIZURE.search(text))),
         "court_action": float(bool(COURT.search(text))),
         "lifted_or_remediated": float(bool(LIFTED.search(opening))),
