@@ -1,37 +1,264 @@
-"""Train the US-nexus sentence head and the WRO-bar assessment over interpretable factors.
+"""Train the US-nexus sentence head and the WRO-bar assessment over interpretable factors, comparing variants.
 
-Factors come from the shipped entity and indicator stages run on the corpus documents, so the assessment learns
-from the same inputs it sees in service. Regularisation is chosen on the corpus dev split; the corpus test split
-is reported. The shared development set is never used here.
+Factors come from the entity and indicator stages listed in models/manifest.json, run on the corpus documents,
+so the assessment learns from the same inputs it sees in service. The nexus head is trained on the corpus train
+split (threshold on dev).
 
-usage: python training/train_assessment.py [--out models/assessment]
+Assessment variants (VARIANTS) differ in which factors they read (raw indicator counts or count-insensitive
+evidence factors, with or without the rules-layer indicators), in sign constraints from domain knowledge
+(BAR_SIGNS / CONCLUSIVE_SIGNS in service/nlp/models/assessment.py), class weighting and the Finding-bar factors.
+Each variant is fitted on the corpus train split with its regularisation chosen on the corpus dev split, and
+scored on corpus dev by the selection key, fixed before any variant was run:
+
+    key = mean(tier accuracy, WRO-bar AUC) over all dev documents, averaged with the same over the dev
+          government-register slice (groups g*, or genre order/finding/modification/revocation notice,
+          government report, court case), the documents closest to real CBP and Federal Register text.
+
+Ties go to the lower dev calibration error. Only additive (logistic) variants can ship, because `factors`
+must show each factor's contribution; the monotone gradient-boosted model is measured for comparison. The
+shipped variant (SHIPPED) is refitted on train+dev and the corpus test split is reported. The comparison table
+goes into the model's meta.json; the script says so when the key would now prefer another variant. The shared
+development set is never used here.
+
+usage: python training/train_assessment.py [--out models/assessment] [--compare-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import minimize  # type: ignore[import-untyped]
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT, Settings
-from service.evaluation import expected_calibration_error
-from service.nlp.models.assessment import FACTOR_NAMES, AssessmentModel, NexusModel, document_factors
+from service.evaluation import expected_calibration_error, roc_auc
+from service.nlp.models.assessment import (
+    BAR_SIGNS,
+    CANDIDATE_FACTORS,
+    CONCLUSIVE_SIGNS,
+    FACTOR_NAMES,
+    AssessmentModel,
+    NexusModel,
+    candidate_factors,
+)
 from service.nlp.models.encoder import with_context
+from service.nlp.models.manifest import ModelManifest
 from service.nlp.pipeline import Pipeline
 from service.nlp.sentences import Sentence, split_sentences
-from training.datasets import embed_cached, english, load_docs, load_extra, sentence_set
+from training.datasets import CACHE_DIR, embed_cached, english, load_docs, load_extra, sentence_set
 
-VERSION = "assessment-logistic-1"
+VERSION = "assessment-monotone-1"
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+GOVERNMENT_GENRES = frozenset(
+    {
+        "order_notice",
+        "finding_notice",
+        "modification_notice",
+        "revocation_notice",
+        "government_report",
+        "court_case",
+    }
+)
+
+ORIGINAL = (
+    "indicators_present",
+    "max_indicator_score",
+    "ilo_both_dimensions",
+    "first_hand_evidence",
+    "authority_evidence",
+    "discounted_mentions",
+    "producer_named",
+    "commodity_named",
+    "location_named",
+    "known_order_linked",
+    "us_nexus_score",
+    "order_in_text",
+    "finding_in_text",
+    "seizure_in_text",
+    "court_action",
+    "lifted_or_remediated",
+    "company_voice",
+    "trade_news",
+    "length_log_sentences",
+)
+# Count-insensitive evidence: whether any indicator is present, the strongest one, both ILO dimensions.
+COUNT_FREE = (
+    "any_indicator_present",
+    "max_indicator_score",
+    "ilo_both_dimensions",
+    "first_hand_evidence",
+    "authority_evidence",
+    "any_discounted",
+    "producer_named",
+    "commodity_named",
+    "location_named",
+    "known_order_linked",
+    "us_nexus_score",
+    "order_in_text",
+    "finding_in_text",
+    "seizure_in_text",
+    "court_action",
+    "lifted_or_remediated",
+    "company_voice",
+    "trade_news",
+    "length_log_sentences",
+)
+LOG_COUNT = (*COUNT_FREE, "indicators_log")
+# Fewer factors: drop length, court action (free sign) and the discounted mentions.
+SMALL = tuple(f for f in COUNT_FREE if f not in {"length_log_sentences", "court_action", "any_discounted"})
+HYBRID = (*COUNT_FREE, "rules_any_indicator", "rules_both_dimensions")
+
+
+def with_finding_cue(factors: tuple[str, ...]) -> tuple[str, ...]:
+    """The same factors with the wider Finding cue in place of the narrow one."""
+    return tuple("finding_cue" if f == "finding_in_text" else f for f in factors)
+
+
+# The Finding bar from the cues that separate a Finding from a WRO.
+FINDING_CUES = (
+    "finding_in_text",
+    "finding_cue",
+    "seizure_in_text",
+    "court_action",
+    "order_in_text",
+    "known_order_linked",
+    "authority_evidence",
+    "lifted_or_remediated",
+    "company_voice",
+    "trade_news",
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    factors: tuple[str, ...]
+    constrained: bool = False
+    balanced: bool = False
+    conclusive_factors: tuple[str, ...] | None = None  # None: the same factors as the WRO bar
+    kind: str = "logistic"  # or "monotone_gbm" (comparison only: no additive contributions)
+    description: str = ""
+
+
+VARIANTS = (
+    Variant("logistic-1", ORIGINAL, description="shipped before: raw counts, unconstrained"),
+    Variant("count-free", COUNT_FREE, description="count-insensitive evidence factors, unconstrained"),
+    Variant("count-free-signed", COUNT_FREE, constrained=True, description="count-free + sign constraints"),
+    Variant("logcount-signed", LOG_COUNT, constrained=True, description="count-free + log count, signed"),
+    Variant(
+        "count-free-signed-balanced",
+        COUNT_FREE,
+        constrained=True,
+        balanced=True,
+        description="count-free, signed, class-weighted WRO bar",
+    ),
+    Variant("small-signed", SMALL, constrained=True, description="fewer factors, signed"),
+    Variant(
+        "hybrid-signed", HYBRID, constrained=True, description="count-free + rules-layer indicators, signed"
+    ),
+    Variant(
+        "count-free-signed-findingcues",
+        COUNT_FREE,
+        constrained=True,
+        conclusive_factors=FINDING_CUES,
+        description="count-free, signed; Finding bar from the order/Finding cues only",
+    ),
+    Variant(
+        "hybrid-signed-findingcues",
+        HYBRID,
+        constrained=True,
+        conclusive_factors=FINDING_CUES,
+        description="hybrid, signed; Finding bar from the order/Finding cues only",
+    ),
+    Variant(
+        "logistic-1-findingcue",
+        with_finding_cue(ORIGINAL),
+        description="raw counts, unconstrained, wider Finding cue",
+    ),
+    Variant(
+        "count-free-signed-findingcue",
+        with_finding_cue(COUNT_FREE),
+        constrained=True,
+        description="count-free, signed, wider Finding cue",
+    ),
+    Variant(
+        "logcount-signed-findingcue",
+        with_finding_cue(LOG_COUNT),
+        constrained=True,
+        description="count-free + log count, signed, wider Finding cue",
+    ),
+    Variant(
+        "hybrid-signed-findingcue",
+        with_finding_cue(HYBRID),
+        constrained=True,
+        description="hybrid, signed, wider Finding cue",
+    ),
+    Variant(
+        "hybrid-monotone-gbm",
+        HYBRID,
+        constrained=True,
+        kind="monotone_gbm",
+        description="monotone gradient boosting over the hybrid factors (comparison only)",
+    ),
+)
+SHIPPED = "logcount-signed-findingcue"
+
+
+@dataclass
+class Split:
+    """Candidate factors of one corpus split, with gold tiers and the nexus decision."""
+
+    matrix: NDArray[np.float64]  # (docs, len(CANDIDATE_FACTORS))
+    tiers: NDArray[np.str_]
+    government: NDArray[np.bool_]
+    nexus_present: NDArray[np.bool_]
+    nexus_gold: NDArray[np.bool_]
+
+    def columns(self, names: Sequence[str]) -> NDArray[np.float64]:
+        return self.matrix[:, [CANDIDATE_FACTORS.index(n) for n in names]]
+
+    @property
+    def bar(self) -> NDArray[np.int8]:
+        return np.asarray(self.tiers != "insufficient", dtype=np.int8)
+
+    def subset(self, mask: NDArray[np.bool_]) -> Split:
+        return Split(
+            self.matrix[mask],
+            self.tiers[mask],
+            self.government[mask],
+            self.nexus_present[mask],
+            self.nexus_gold[mask],
+        )
+
+    @staticmethod
+    def join(a: Split, b: Split) -> Split:
+        return Split(
+            *(
+                np.concatenate([x, y])
+                for x, y in zip(
+                    (a.matrix, a.tiers, a.government, a.nexus_present, a.nexus_gold),
+                    (b.matrix, b.tiers, b.government, b.nexus_present, b.nexus_gold),
+                    strict=True,
+                )
+            )
+        )
+
+
+def government_slice(doc: dict[str, Any]) -> bool:
+    return str(doc.get("group", "")).startswith("g") or doc.get("genre") in GOVERNMENT_GENRES
 
 
 def document_features(
@@ -70,10 +297,8 @@ def train_nexus(
     return model
 
 
-def factor_matrix(
-    pipeline: Pipeline, nexus: NexusModel, docs: list[dict[str, Any]]
-) -> tuple[NDArray[np.float64], list[bool]]:
-    """Factors of each document from the shipped stages, and the nexus decision."""
+def collect(pipeline: Pipeline, nexus: NexusModel, docs: list[dict[str, Any]]) -> Split:
+    """Candidate factors of each document from the manifest's stages, and the nexus decision."""
     assert pipeline.indicator_model is not None
     rows = []
     nexus_present = []
@@ -84,10 +309,188 @@ def factor_matrix(
         entities = pipeline.entities.extract(spacy_doc)
         indicators = pipeline.indicator_model.tag(sentences, features)
         nexus_result = nexus.assess(sentences, features)
-        factors = document_factors(doc["text"], sentences, entities, indicators, nexus_result.score)
-        rows.append([factors[name] for name in FACTOR_NAMES])
+        factors = candidate_factors(doc["text"], sentences, entities, indicators, nexus_result.score)
+        rows.append([factors[name] for name in CANDIDATE_FACTORS])
         nexus_present.append(nexus_result.present)
-    return np.array(rows, dtype=np.float64), nexus_present
+    return Split(
+        matrix=np.array(rows, dtype=np.float64).reshape(-1, len(CANDIDATE_FACTORS)),
+        tiers=np.array([d["tier"] for d in docs]),
+        government=np.array([government_slice(d) for d in docs], dtype=bool),
+        nexus_present=np.array(nexus_present, dtype=bool),
+        nexus_gold=np.array([bool(d["us_nexus"]) for d in docs], dtype=bool),
+    )
+
+
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
+
+
+def fit_logistic(
+    z: NDArray[np.float64], y: NDArray[np.int8], c: float, signs: Sequence[int], balanced: bool
+) -> tuple[NDArray[np.float64], float]:
+    """L2-regularised logistic regression (sklearn's C convention) with each weight's sign bounded by `signs`
+    (+1: >= 0, -1: <= 0, 0: free); L-BFGS-B from zero, so the fit is deterministic."""
+    n, d = z.shape
+    target = y.astype(np.float64)
+    weight = np.ones(n)
+    if balanced:
+        for label in (0, 1):
+            weight[y == label] = n / (2.0 * max(int(np.sum(y == label)), 1))
+
+    def loss(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        w, b = theta[:d], theta[d]
+        margin = z @ w + b
+        value = float(np.sum(weight * (np.logaddexp(0.0, margin) - target * margin)) + 0.5 / c * w @ w)
+        g = weight * (_sigmoid(margin) - target)
+        return value, np.concatenate([z.T @ g + w / c, [g.sum()]])
+
+    bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs]
+    result = minimize(
+        loss,
+        np.zeros(d + 1),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[*bounds, (None, None)],
+        options={"maxiter": 10000},
+    )
+    return np.asarray(result.x[:d], dtype=np.float64), float(result.x[d])
+
+
+@dataclass
+class Fitted:
+    """One variant fitted on one training set: a linear model over `factors`, or a boosted comparison model."""
+
+    variant: Variant
+    mean: NDArray[np.float64]
+    scale: NDArray[np.float64]
+    bar_weights: NDArray[np.float64]
+    bar_bias: float
+    conclusive_weights: NDArray[np.float64]
+    conclusive_bias: float
+    boosted: tuple[HistGradientBoostingClassifier, HistGradientBoostingClassifier] | None = None
+
+    def predict(self, split: Split) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """WRO-bar probability and Finding-bar probability of each document."""
+        x = split.columns(self.variant.factors)
+        if self.boosted is not None:
+            return self.boosted[0].predict_proba(x)[:, 1], self.boosted[1].predict_proba(x)[:, 1]
+        z = (x - self.mean) / self.scale
+        return _sigmoid(z @ self.bar_weights + self.bar_bias), _sigmoid(
+            z @ self.conclusive_weights + self.conclusive_bias
+        )
+
+
+def fit(variant: Variant, train: Split, c: float) -> Fitted:
+    x = train.columns(variant.factors)
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    scale = np.where(std > 1e-9, std, 1.0)
+    z = (x - mean) / scale
+    d = len(variant.factors)
+    free = [0] * d
+    met = train.tiers != "insufficient"
+    conclusive = (train.tiers[met] == "conclusive").astype(np.int8)
+    if variant.kind == "monotone_gbm":
+
+        def boosted(signs: Sequence[int], balanced: bool) -> HistGradientBoostingClassifier:
+            return HistGradientBoostingClassifier(
+                max_depth=3,
+                learning_rate=0.05,
+                max_iter=int(100 * c) or 10,
+                l2_regularization=1.0,
+                monotonic_cst=list(signs),
+                class_weight="balanced" if balanced else None,
+                random_state=0,
+            )
+
+        bar_signs = [BAR_SIGNS[f] for f in variant.factors]
+        conc_signs = [CONCLUSIVE_SIGNS[f] for f in variant.factors]
+        models = (
+            boosted(bar_signs, variant.balanced).fit(x, train.bar),
+            boosted(conc_signs, True).fit(x[met], conclusive),
+        )
+        zeros = np.zeros(d)
+        return Fitted(variant, mean, scale, zeros, 0.0, zeros, 0.0, boosted=models)
+    bar_signs = [BAR_SIGNS[f] for f in variant.factors] if variant.constrained else free
+    bar_w, bar_b = fit_logistic(z, train.bar, c, bar_signs, variant.balanced)
+    conc_names = variant.conclusive_factors or variant.factors
+    use = np.array([f in conc_names for f in variant.factors])
+    conc_signs = [CONCLUSIVE_SIGNS[f] for f in variant.factors] if variant.constrained else free
+    conc_w = np.zeros(d)
+    sub_w, conc_b = fit_logistic(
+        z[met][:, use], conclusive, c, [s for s, u in zip(conc_signs, use, strict=True) if u], True
+    )
+    conc_w[use] = sub_w
+    return Fitted(variant, mean, scale, bar_w, bar_b, conc_w, conc_b)
+
+
+def tiers_of(bar: NDArray[np.float64], conclusive: NDArray[np.float64]) -> NDArray[np.str_]:
+    return np.where(bar < 0.5, "insufficient", np.where(conclusive >= 0.5, "conclusive", "reasonable"))
+
+
+def metrics(fitted: Fitted, split: Split) -> dict[str, float]:
+    bar, conclusive = fitted.predict(split)
+    predicted = tiers_of(bar, conclusive)
+    out: dict[str, float] = {}
+    for prefix, mask in (("", np.ones(len(split.tiers), dtype=bool)), ("gov_", split.government)):
+        labels = [bool(v) for v in split.bar[mask]]
+        out[f"{prefix}tier_accuracy"] = round(float(np.mean(predicted[mask] == split.tiers[mask])), 3)
+        out[f"{prefix}wro_bar_auc"] = round(float(roc_auc(list(bar[mask]), labels) or 0.0), 3)
+        out[f"{prefix}wro_bar_ece"] = round(expected_calibration_error(list(bar[mask]), labels), 3)
+    out["key"] = selection_key(out)
+    return out
+
+
+def selection_key(m: dict[str, float]) -> float:
+    """The selection key, fixed before any variant was run (see the module docstring)."""
+    return round(
+        (m["tier_accuracy"] + m["wro_bar_auc"] + m["gov_tier_accuracy"] + m["gov_wro_bar_auc"]) / 4.0, 4
+    )
+
+
+def choose(variant: Variant, train: Split, dev: Split) -> tuple[float, dict[str, float]]:
+    """The regularisation of `variant` with the best dev key (ties: lower dev ECE, then stronger penalty)."""
+    scored = [(c, metrics(fit(variant, train, c), dev)) for c in C_GRID]
+    c, best = max(scored, key=lambda item: (item[1]["key"], -item[1]["wro_bar_ece"], -item[0]))
+    return c, best
+
+
+def rules_baseline(splits: dict[str, list[dict[str, Any]]], dev: Split) -> dict[str, float]:
+    """The rules assessment (rules entities, indicators and nexus) scored like a variant on corpus dev."""
+    rules = Pipeline.load(Settings(pipeline="rules"))
+    docs = splits["dev"]
+    analyses = list(rules.analyze_many([(d["id"], d["text"], d["language"]) for d in docs]))
+    bar = np.array([a.assessment.score for a in analyses])
+    predicted = np.array([a.assessment.tier for a in analyses])
+    out: dict[str, float] = {}
+    for prefix, mask in (("", np.ones(len(docs), dtype=bool)), ("gov_", dev.government)):
+        labels = [bool(v) for v in dev.bar[mask]]
+        out[f"{prefix}tier_accuracy"] = round(float(np.mean(predicted[mask] == dev.tiers[mask])), 3)
+        out[f"{prefix}wro_bar_auc"] = round(float(roc_auc(list(bar[mask]), labels) or 0.0), 3)
+        out[f"{prefix}wro_bar_ece"] = round(expected_calibration_error(list(bar[mask]), labels), 3)
+    out["key"] = selection_key(out)
+    return out
+
+
+def _cache_path(manifest: ModelManifest, extra: list[Path] | None) -> Path:
+    parts = [
+        json.dumps(manifest.models.get(n, {}).get("files"), sort_keys=True)
+        for n in ("entities", "indicators")
+    ]
+    parts += [str(p) for p in extra or []]
+    parts.append(",".join(CANDIDATE_FACTORS))
+    return CACHE_DIR / f"assessment-factors-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:12]}.npz"
+
+
+def table(rows: dict[str, dict[str, Any]]) -> str:
+    head = "| variant | C | dev tier acc | dev WRO-bar AUC | dev ECE | gov tier acc | gov WRO-bar AUC | gov ECE | key |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    for name, m in rows.items():
+        lines.append(
+            f"| {name} | {m.get('C', '-')} | {m['tier_accuracy']} | {m['wro_bar_auc']} | {m['wro_bar_ece']} | "
+            f"{m['gov_tier_accuracy']} | {m['gov_wro_bar_auc']} | {m['gov_wro_bar_ece']} | {m['key']} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -96,80 +499,104 @@ def main() -> int:
     parser.add_argument(
         "--extra-train", type=Path, action="append", help="corpus-format JSONL added to the train split"
     )
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="print the comparison on corpus dev (factors cached under var/cache) and write nothing",
+    )
     args = parser.parse_args()
     started = time.time()
     pipeline = Pipeline.load(Settings(pipeline="models"), with_trained_assessment=False)
     splits = {name: english(load_docs(name)) for name in ("train", "dev", "test")}
     splits["train"] += english(load_extra(args.extra_train))
     nexus = train_nexus(pipeline, splits["train"], splits["dev"])
-    matrices = {name: factor_matrix(pipeline, nexus, docs) for name, docs in splits.items()}
-    x = {name: m for name, (m, _) in matrices.items()}
-    tiers = {name: np.array([d["tier"] for d in docs]) for name, docs in splits.items()}
-    mean = x["train"].mean(axis=0)
-    scale = x["train"].std(axis=0) + 1e-6
-    z = {name: (m - mean) / scale for name, m in x.items()}
-    bar = {name: (t != "insufficient").astype(np.int8) for name, t in tiers.items()}
-    best: tuple[float, float] | None = None
-    for c in (0.05, 0.1, 0.3, 1.0, 3.0):
-        model = LogisticRegression(C=c, max_iter=2000).fit(z["train"], bar["train"])
-        accuracy = float(np.mean(model.predict(z["dev"]) == bar["dev"]))
-        auc = float(roc_auc_score(bar["dev"], model.predict_proba(z["dev"])[:, 1]))
-        print(f"C={c}: dev bar accuracy {accuracy:.3f} auc {auc:.3f}")
-        if best is None or accuracy + auc > best[0]:
-            best = (accuracy + auc, c)
-    assert best is not None
-    bar_model = LogisticRegression(C=best[1], max_iter=2000).fit(
-        np.vstack([z["train"], z["dev"]]), np.concatenate([bar["train"], bar["dev"]])
-    )
-    met = {name: tiers[name] != "insufficient" for name in tiers}
-    conclusive_model = LogisticRegression(C=best[1], max_iter=2000, class_weight="balanced").fit(
-        np.vstack([z["train"][met["train"]], z["dev"][met["dev"]]]),
-        np.concatenate(
-            [tiers["train"][met["train"]] == "conclusive", tiers["dev"][met["dev"]] == "conclusive"]
-        ),
-    )
+    manifest = ModelManifest.load(args.out.parent)
+    cache = _cache_path(manifest, args.extra_train)
+    if args.compare_only and cache.exists():
+        with np.load(cache) as stored:
+            data = {
+                name: Split(
+                    *(
+                        stored[f"{name}_{k}"]
+                        for k in ("matrix", "tiers", "government", "nexus_present", "nexus_gold")
+                    )
+                )
+                for name in splits
+            }
+    else:
+        data = {name: collect(pipeline, nexus, docs) for name, docs in splits.items()}
+        if args.compare_only:
+            CACHE_DIR.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                cache,
+                **{
+                    f"{name}_{k}": getattr(s, k)
+                    for name, s in data.items()
+                    for k in ("matrix", "tiers", "government", "nexus_present", "nexus_gold")
+                },
+            )
+    rows: dict[str, dict[str, Any]] = {"rules baseline": rules_baseline(splits, data["dev"])}
+    chosen_c: dict[str, float] = {}
+    for variant in VARIANTS:
+        c, m = choose(variant, data["train"], data["dev"])
+        chosen_c[variant.name] = c
+        rows[variant.name] = {"C": c, **m}
+    print(table(rows))
+    eligible = [v for v in VARIANTS if v.kind == "logistic"]
+    preferred = max(eligible, key=lambda v: (rows[v.name]["key"], -rows[v.name]["wro_bar_ece"]))
+    print(f"selection key prefers {preferred.name}; shipped: {SHIPPED}")
+    if args.compare_only:
+        return 0
+    if preferred.name != SHIPPED:
+        print(
+            f"WARNING: the key now prefers {preferred.name} over the shipped {SHIPPED}; re-run the comparison"
+        )
+    variant = next(v for v in VARIANTS if v.name == SHIPPED)
+    if variant.factors != FACTOR_NAMES:
+        raise SystemExit(f"service FACTOR_NAMES differ from the factors of {SHIPPED}")
+    final = fit(variant, Split.join(data["train"], data["dev"]), chosen_c[SHIPPED])
     model = AssessmentModel(
-        mean=mean,
-        scale=scale,
-        bar_weights=bar_model.coef_[0],
-        bar_bias=float(bar_model.intercept_[0]),
-        conclusive_weights=conclusive_model.coef_[0],
-        conclusive_bias=float(conclusive_model.intercept_[0]),
+        mean=final.mean,
+        scale=final.scale,
+        bar_weights=final.bar_weights,
+        bar_bias=final.bar_bias,
+        conclusive_weights=final.conclusive_weights,
+        conclusive_bias=final.conclusive_bias,
         nexus=nexus,
         version=VERSION,
     )
-    test_docs = splits["test"]
-    scores = bar_model.predict_proba(z["test"])[:, 1]
-    conclusive_p = conclusive_model.predict_proba(z["test"])[:, 1]
-    predicted = np.where(
-        scores < 0.5, "insufficient", np.where(conclusive_p >= 0.5, "conclusive", "reasonable")
-    )
-    nexus_pred = matrices["test"][1]
+    test = data["test"]
+    bar, conclusive = final.predict(test)
+    labels = [bool(v) for v in test.bar]
     test_metrics = {
-        "tier_accuracy": round(float(np.mean(predicted == tiers["test"])), 3),
-        "wro_bar_auc": round(float(roc_auc_score(bar["test"], scores)), 3),
-        "wro_bar_ece": round(float(expected_calibration_error(list(scores), list(bar["test"]))), 3),
-        "us_nexus_accuracy": round(
-            float(np.mean(np.array(nexus_pred) == np.array([d["us_nexus"] for d in test_docs]))), 3
-        ),
+        "tier_accuracy": round(float(np.mean(tiers_of(bar, conclusive) == test.tiers)), 3),
+        "wro_bar_auc": round(float(roc_auc(list(bar), labels) or 0.0), 3),
+        "wro_bar_ece": round(float(expected_calibration_error(list(bar), labels)), 3),
+        "us_nexus_accuracy": round(float(np.mean(test.nexus_present == test.nexus_gold)), 3),
     }
     print("corpus test:", test_metrics)
-    coefficients = {
-        name: round(float(w), 3) for name, w in zip(FACTOR_NAMES, bar_model.coef_[0], strict=True)
+    coefficients = {name: round(float(w), 3) for name, w in zip(FACTOR_NAMES, final.bar_weights, strict=True)}
+    conclusive_coefficients = {
+        name: round(float(w), 3) for name, w in zip(FACTOR_NAMES, final.conclusive_weights, strict=True)
     }
     model.save(
         args.out,
         {
-            "trained_on": "corpora/wro_triage/v1 train+dev (C chosen on dev)",
-            "regularisation_C": best[1],
+            "trained_on": "corpora/wro_triage/v1 train+dev (variant and C chosen on dev)",
+            "variant": SHIPPED,
+            "variant_description": variant.description,
+            "sign_constraints": {name: BAR_SIGNS[name] for name in FACTOR_NAMES},
+            "regularisation_C": chosen_c[SHIPPED],
+            "selection_key": "mean of (tier accuracy, WRO-bar AUC) on corpus dev, averaged with the same on "
+            "its government-register slice",
+            "corpus_dev_comparison": rows,
             "bar_coefficients_standardised": coefficients,
+            "finding_bar_coefficients_standardised": conclusive_coefficients,
             "corpus_test": test_metrics,
             "nexus_threshold": nexus.threshold,
             "seconds": round(time.time() - started, 1),
         },
     )
-    from service.nlp.models.manifest import ModelManifest
-
     manifest = ModelManifest.load(args.out.parent)
     manifest.record(
         "assessment", VERSION, args.out, {"corpus_test": test_metrics}, "corpora/wro_triage/v1 train+dev"

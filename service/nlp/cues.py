@@ -17,6 +17,12 @@ FINDING = re.compile(
     r"\b(issu\w+|publish\w+|under|pursuant to|maintain\w*|formal)\b.{0,80}\bFinding\b|\bFinding\b.{0,80}"
     r"\b(issued|published|conclusive\w*|probable cause|in force|against)\b|\b(seiz\w+|forfeit\w*)\b.{0,80}\bFinding\b",
 )
+# The wider Finding cue the trained assessment reads: also a notice of Finding by its title, the regulation of the
+# Finding bar (19 CFR 12.42(f)) or its wording ("conclusively demonstrates"). The rules assessment keeps FINDING.
+FINDING_NOTICE = re.compile(
+    r"\b[Nn]otice of [Ff]inding\b|\bFinding (of|under|that)\b|\b[Ff]inding under\b|\b12\.42\s?\(f\)|"
+    r"\bconclusively (demonstrat|establish|show)\w*"
+)
 SEIZURE = re.compile(r"\b(seiz\w+|forfeit\w*)\b", re.IGNORECASE)
 LIFTED = re.compile(
     r"\b(revok\w+|revocation|modif(y|ies|ied|ication)|lift\w*|no longer (produce|use|subject)|"

@@ -2,14 +2,15 @@
 
 The assessment must be inspectable — investigators need to see why a document lands where it does — so it is
 a pair of logistic regressions over named factors (evidence, specificity, nexus, authority, currency), and each
-factor's contribution to the WRO-bar score is reported in `factors`.
+factor's contribution to the WRO-bar score is reported in `factors`. The weights are fitted under sign constraints
+from domain knowledge (BAR_SIGNS, CONCLUSIVE_SIGNS): an order, a Finding, a named producer or nexus evidence can
+only raise the score; a lifted order, a company's own voice or trade news can only lower it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,18 +27,34 @@ from service.contract import (
     NexusEvidence,
     UsNexus,
 )
-from service.nlp.cues import COMPANY_VOICE, COURT, FINDING, LIFTED, ORDER, SEIZURE, TRADE_NEWS, lead
+from service.nlp.cues import (
+    COMPANY_VOICE,
+    COURT,
+    FINDING,
+    FINDING_NOTICE,
+    LIFTED,
+    ORDER,
+    SEIZURE,
+    TRADE_NEWS,
+    lead,
+)
 from service.nlp.models.indicators import sigmoid
 from service.nlp.rules.assessment import missing_elements
+from service.nlp.rules.indicators import tag_indicators
 from service.nlp.sentences import Sentence
 
-FACTOR_NAMES: tuple[str, ...] = (
+# Every factor the service can compute. A trained assessment uses the subset named in FACTOR_NAMES (chosen on the
+# corpus dev split by training/compare_assessment.py); the rest stay available for comparisons and retraining.
+CANDIDATE_FACTORS: tuple[str, ...] = (
     "indicators_present",
+    "any_indicator_present",
+    "indicators_log",
     "max_indicator_score",
     "ilo_both_dimensions",
     "first_hand_evidence",
     "authority_evidence",
     "discounted_mentions",
+    "any_discounted",
     "producer_named",
     "commodity_named",
     "location_named",
@@ -45,32 +62,109 @@ FACTOR_NAMES: tuple[str, ...] = (
     "us_nexus_score",
     "order_in_text",
     "finding_in_text",
+    "finding_cue",
     "seizure_in_text",
     "court_action",
     "lifted_or_remediated",
     "company_voice",
     "trade_news",
     "length_log_sentences",
+    "rules_any_indicator",
+    "rules_both_dimensions",
 )
 
+# The shipped assessment's factors (variant `logcount-signed-findingcue`, see models/README.md).
+FACTOR_NAMES: tuple[str, ...] = (
+    "any_indicator_present",
+    "max_indicator_score",
+    "ilo_both_dimensions",
+    "first_hand_evidence",
+    "authority_evidence",
+    "any_discounted",
+    "producer_named",
+    "commodity_named",
+    "location_named",
+    "known_order_linked",
+    "us_nexus_score",
+    "order_in_text",
+    "finding_cue",
+    "seizure_in_text",
+    "court_action",
+    "lifted_or_remediated",
+    "company_voice",
+    "trade_news",
+    "length_log_sentences",
+    "indicators_log",
+)
 
-def document_factors(
-    text: str, sentences: Sequence[Sentence], entities: Entities, indicators: Sequence[IndicatorResult],
+# Domain knowledge as signs of the WRO-bar weights: +1 can only raise the score, -1 can only lower it, 0 is free.
+# Evidence, specificity, nexus and government action raise it; lifted orders, a company's own voice, trade news
+# and mentions the text itself discounts lower it. Court action is free: convictions for domestic servitude
+# are not goods in trade, a forfeiture under a Finding is.
+BAR_SIGNS: dict[str, int] = {
+    "indicators_present": 1,
+    "any_indicator_present": 1,
+    "indicators_log": 1,
+    "max_indicator_score": 1,
+    "ilo_both_dimensions": 1,
+    "first_hand_evidence": 1,
+    "authority_evidence": 1,
+    "discounted_mentions": -1,
+    "any_discounted": -1,
+    "producer_named": 1,
+    "commodity_named": 1,
+    "location_named": 1,
+    "known_order_linked": 1,
+    "us_nexus_score": 1,
+    "order_in_text": 1,
+    "finding_in_text": 1,
+    "finding_cue": 1,
+    "seizure_in_text": 1,
+    "court_action": 0,
+    "lifted_or_remediated": -1,
+    "company_voice": -1,
+    "trade_news": -1,
+    "length_log_sentences": 0,
+    "rules_any_indicator": 1,
+    "rules_both_dimensions": 1,
+}
+# Signs of the Finding-bar weights (among documents that meet the WRO bar): a Finding, a seizure under it and
+# authority evidence can only raise it, lifted orders, company voice and trade news only lower it; an order
+# in the text is free, since a WRO without a Finding is the reasonable tier.
+CONCLUSIVE_SIGNS: dict[str, int] = {
+    **BAR_SIGNS,
+    "order_in_text": 0,
+    "us_nexus_score": 0,
+    "location_named": 0,
+    "commodity_named": 0,
+}
+
+
+def candidate_factors(
+    text: str,
+    sentences: Sequence[Sentence],
+    entities: Entities,
+    indicators: Sequence[IndicatorResult],
     nexus_score: float,
+    names: Sequence[str] = CANDIDATE_FACTORS,
 ) -> dict[str, float]:
-    """The interpretable factors of one document, all numeric."""
+    """The interpretable factors of one document named in `names`, all numeric."""
     present = [i for i in indicators if i.present]
     statuses = {e.status for i in present for e in i.evidence}
     opening = lead(text)
-    return {
+    discounted = sum(len(i.discounted) for i in indicators)
+    out = {
         "indicators_present": float(min(len(present), 6)),
+        "any_indicator_present": float(bool(present)),
+        "indicators_log": math.log1p(len(present)),
         "max_indicator_score": max((i.score for i in indicators), default=0.0),
         "ilo_both_dimensions": float(
             any(i.id in INVOLUNTARINESS for i in present) and any(i.id in COERCION for i in present)
         ),
         "first_hand_evidence": float("first_hand" in statuses),
         "authority_evidence": float("reported" in statuses),
-        "discounted_mentions": float(min(sum(len(i.discounted) for i in indicators), 5)),
+        "discounted_mentions": float(min(discounted, 5)),
+        "any_discounted": float(discounted > 0),
         "producer_named": float(bool(entities.producers)),
         "commodity_named": float(bool(entities.commodities)),
         "location_named": float(bool(entities.locations)),
@@ -78,6 +172,7 @@ def document_factors(
         "us_nexus_score": nexus_score,
         "order_in_text": float(bool(ORDER.search(text))),
         "finding_in_text": float(bool(FINDING.search(text))),
+        "finding_cue": float(bool(FINDING.search(text) or FINDING_NOTICE.search(text))),
         "seizure_in_text": float(bool(SEIZURE.search(text))),
         "court_action": float(bool(COURT.search(text))),
         "lifted_or_remediated": float(bool(LIFTED.search(opening))),
@@ -85,6 +180,25 @@ def document_factors(
         "trade_news": float(bool(TRADE_NEWS.search(opening))),
         "length_log_sentences": math.log1p(len(sentences)),
     }
+    if any(name.startswith("rules_") for name in names):
+        rules_present = [i for i in tag_indicators(sentences) if i.present]
+        out["rules_any_indicator"] = float(bool(rules_present))
+        out["rules_both_dimensions"] = float(
+            any(i.id in INVOLUNTARINESS for i in rules_present)
+            and any(i.id in COERCION for i in rules_present)
+        )
+    return {name: out[name] for name in names}
+
+
+def document_factors(
+    text: str,
+    sentences: Sequence[Sentence],
+    entities: Entities,
+    indicators: Sequence[IndicatorResult],
+    nexus_score: float,
+) -> dict[str, float]:
+    """The factors the shipped assessment reads (FACTOR_NAMES), all numeric."""
+    return candidate_factors(text, sentences, entities, indicators, nexus_score, FACTOR_NAMES)
 
 
 @dataclass
@@ -101,8 +215,12 @@ class NexusModel:
         probs = sigmoid(features[:, : self.weights.shape[0]].astype(np.float64) @ self.weights + self.bias)
         order = np.argsort(-probs)
         evidence = [
-            NexusEvidence(start=sentences[j].start, end=sentences[j].end, text=sentences[j].text,
-                          score=round(float(probs[j]), 4))
+            NexusEvidence(
+                start=sentences[j].start,
+                end=sentences[j].end,
+                text=sentences[j].text,
+                score=round(float(probs[j]), 4),
+            )
             for j in order[:5]
             if probs[j] >= self.threshold
         ]
@@ -136,8 +254,9 @@ class AssessmentModel:
                 bar_bias=float(arrays["bar_bias"]),
                 conclusive_weights=arrays["conclusive_weights"],
                 conclusive_bias=float(arrays["conclusive_bias"]),
-                nexus=NexusModel(arrays["nexus_weights"], float(arrays["nexus_bias"]),
-                                 float(arrays["nexus_threshold"])),
+                nexus=NexusModel(
+                    arrays["nexus_weights"], float(arrays["nexus_bias"]), float(arrays["nexus_threshold"])
+                ),
                 version=str(meta["version"]),
             )
 
@@ -163,7 +282,11 @@ class AssessmentModel:
         return np.asarray((raw - self.mean) / self.scale, dtype=np.float64)
 
     def assess(
-        self, text: str, sentences: Sequence[Sentence], entities: Entities, indicators: Sequence[IndicatorResult],
+        self,
+        text: str,
+        sentences: Sequence[Sentence],
+        entities: Entities,
+        indicators: Sequence[IndicatorResult],
         nexus: UsNexus,
     ) -> Assessment:
         factors = document_factors(text, sentences, entities, indicators, nexus.score)

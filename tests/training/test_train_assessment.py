@@ -1,0 +1,66 @@
+"""The assessment's fitting: sign constraints hold, the unconstrained fit matches sklearn, and a model trained
+on other factors is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+
+from service.config import REPO_ROOT
+from service.nlp.models.assessment import BAR_SIGNS, FACTOR_NAMES, AssessmentModel
+from training.train_assessment import fit_logistic
+
+
+def _data() -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(400, 3))
+    # The label falls with the first column and rises with the second; the third is noise.
+    y = (rng.random(400) < 1.0 / (1.0 + np.exp(1.5 * z[:, 0] - 2.0 * z[:, 1]))).astype(np.int8)
+    return z, y
+
+
+def test_unconstrained_fit_matches_sklearn() -> None:
+    z, y = _data()
+    w, b = fit_logistic(z, y, 0.5, [0, 0, 0], balanced=False)
+    reference = LogisticRegression(C=0.5, max_iter=2000).fit(z, y)
+    assert np.allclose(w, reference.coef_[0], atol=1e-3)
+    assert abs(b - reference.intercept_[0]) < 1e-3
+
+
+def test_sign_constraints_hold() -> None:
+    z, y = _data()
+    free, _ = fit_logistic(z, y, 1.0, [0, 0, 0], balanced=False)
+    assert free[0] < -0.5 and free[1] > 0.5
+    signed, _ = fit_logistic(z, y, 1.0, [1, -1, 0], balanced=False)
+    assert signed[0] >= 0.0 and signed[1] <= 0.0
+    assert signed[0] == pytest.approx(0.0, abs=1e-8) and signed[1] == pytest.approx(0.0, abs=1e-8)
+
+
+def test_every_shipped_factor_has_a_sign() -> None:
+    assert set(FACTOR_NAMES) <= set(BAR_SIGNS)
+    for name in ("order_in_text", "finding_cue", "producer_named", "us_nexus_score"):
+        assert BAR_SIGNS[name] == 1
+    for name in ("lifted_or_remediated", "company_voice", "trade_news"):
+        assert BAR_SIGNS[name] == -1
+
+
+def test_shipped_weights_obey_the_signs() -> None:
+    model = AssessmentModel.load(REPO_ROOT / "models" / "assessment")
+    for name, weight in zip(FACTOR_NAMES, model.bar_weights, strict=True):
+        assert weight * BAR_SIGNS[name] >= -1e-9, name
+
+
+def test_model_trained_on_other_factors_is_refused(tmp_path: Path) -> None:
+    source = REPO_ROOT / "models" / "assessment"
+    for name in ("meta.json", "weights.npz"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    meta = json.loads((tmp_path / "meta.json").read_text(encoding="utf-8"))
+    meta["factors"] = ["indicators_present", *meta["factors"][1:]]
+    (tmp_path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="different factors"):
+        AssessmentModel.load(tmp_path)
