@@ -86,15 +86,28 @@ class Featurised:
 
 
 def crossfit_parts(folder: Path) -> list[tuple[list[dict[str, Any]], Path | None]]:
-    """Train-split documents, each read by the fold recogniser that did not train on it (see --crossfit)."""
+    """Train-split documents, each read by a fold recogniser that did not train on it (see --crossfit).
+
+    Each fold folder keeps the ids it was trained on, so documents added to the corpus later are read by a
+    fold that never saw them and the folds need not be retrained."""
     train = english(load_docs("train"))
     groups = [str(r.get("group") or r["id"]) for r in train]
-    parts: list[tuple[list[dict[str, Any]], Path | None]] = []
-    for k, (fit_idx, held_idx) in enumerate(GroupKFold(n_splits=2).split(train, groups=groups)):
+    folds = list(GroupKFold(n_splits=2).split(train, groups=groups))
+    seen: list[set[str]] = []
+    for k, (fit_idx, _held) in enumerate(folds):
         model = folder / f"fold-{k}"
+        ids_file = folder / f"fold-{k}.train_ids.json"
         if not model.exists():
             train_recogniser([train[i] for i in fit_idx], english(load_docs("dev")), model, 2000)
-        parts.append(([train[i] for i in held_idx], model))
+            ids_file.write_text(json.dumps(sorted(str(train[i]["id"]) for i in fit_idx)), encoding="utf-8")
+        seen.append(set(json.loads(ids_file.read_text(encoding="utf-8"))))
+    parts: list[tuple[list[dict[str, Any]], Path | None]] = [
+        ([], folder / f"fold-{k}") for k in range(len(folds))
+    ]
+    for index, row in enumerate(train):
+        unseen = [k for k, ids in enumerate(seen) if str(row["id"]) not in ids]
+        if unseen:  # documents newer than both folds alternate between them
+            parts[unseen[index % len(unseen)]][0].append(row)
     return parts
 
 
