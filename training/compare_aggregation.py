@@ -13,7 +13,8 @@ trained sentence heads fixed and compares aggregations, count requirements and l
 The selection key, fixed before any run: the mean over the three views of (micro-F1 + macro-F1) / 2.
 The shared development set is never read here.
 
-With `--ship`, the best variant by the key is written into the model folder: same sentence heads, the new
+This is version 2's comparison, kept to re-run it; since version 3, training/train_indicators.py builds the shipped
+model with the vote chosen here. With `--ship`, the best variant by the key is written into the model folder: same sentence heads, the new
 aggregation, per-label thresholds and Platt calibration refitted on the whole corpus dev split (as
 train_indicators.py does), corpus test reported, manifest entry recorded.
 
@@ -40,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS, PRESENT_STATUSES
-from service.nlp.models.encoder import SentenceEncoder, with_context
-from service.nlp.models.indicators import AGGREGATIONS, IndicatorModel, aggregate, indicator_features
+from service.nlp.models.encoder import SentenceEncoder
+from service.nlp.models.indicators import AGGREGATIONS, IndicatorModel, aggregate
 from service.nlp.rules.indicators import lexicon_hits, rules_scores
 from service.nlp.sentences import Sentence
 from training.datasets import SentenceSet, embed_cached, english, load_docs
@@ -64,8 +65,7 @@ class DocView:
 def sentence_scores(
     model: IndicatorModel, encoder: SentenceEncoder, data: SentenceSet
 ) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
-    base = with_context(embed_cached(encoder, data.texts), data.boundaries)
-    x = indicator_features(base, data.texts, model.use_lexicon)
+    x = model.features(embed_cached(encoder, data.texts), data.boundaries, data.texts)
     probs = model.sentence_probabilities(x)
     statuses = model.sentence_statuses(x, data.texts)
     counted = np.array([s in PRESENT_STATUSES for s in statuses], dtype=np.float64)
@@ -238,8 +238,7 @@ def document_raw(
 ) -> NDArray[np.float64]:
     """Document scores through the model's own code path (`document_scores`), on the corpus sentences."""
     data = sentence_set_for(docs)
-    base = with_context(embed_cached(encoder, data.texts), data.boundaries)
-    x = indicator_features(base, data.texts, model.use_lexicon)
+    x = model.features(embed_cached(encoder, data.texts), data.boundaries, data.texts)
     out = np.zeros((len(docs), len(INDICATOR_IDS)))
     for d, (doc, (s, e)) in enumerate(zip(docs, itertools.pairwise(data.boundaries), strict=True)):
         sentences = [

@@ -46,6 +46,19 @@ _HYPOTHETICAL = re.compile(
     r"ban(s|ned)? the|standard|standards|training)\b",
     re.IGNORECASE,
 )
+# A company's or a rule's own standard (what suppliers must do, what a code forbids) is never evidence about
+# workers. Anchored on the policy's voice or subject, so abuse told with a prohibition ("workers were prohibited
+# from leaving", "they must not speak to inspectors") is not matched.
+_POLICY = re.compile(
+    r"\b(our|its|the company'?s|the supplier'?s) (own )?(polic(y|ies)|code of conduct|standards?|supplier code|"
+    r"guidelines?)\b"
+    r"|\b(supplier|vendor)'?s? codes?\b|\bcode of conduct\b|\bzero[- ]tolerance\b"
+    r"|\b(our |all |its )?(suppliers?|vendors?|business partners)\s+(must|shall|should|may not|are (required|expected|"
+    r"prohibited|not (allowed|permitted)))\b"
+    r"|\b(we|the company|the brand) (require|requires|expect|expects|prohibit|prohibits|forbid|forbids|do not tolerate|"
+    r"does not tolerate)\b",
+    re.IGNORECASE,
+)
 _REPORTED = re.compile(
     r"\b(CBP|Customs and Border Protection|Department of (Labor|Homeland Security|Justice|State)|DHS|DOL|"
     r"the court|indictment|indicted|convicted|pleaded guilty|sentenced|prosecutors?|jury|the agency|"
@@ -69,3 +82,8 @@ def classify_status(sentence: str) -> EvidenceStatus:
     if _FIRST_HAND.search(sentence):
         return "first_hand"
     return "affirmed"
+
+
+def is_policy(sentence: str) -> bool:
+    """The sentence states a policy or a rule for suppliers rather than describing what happened to workers."""
+    return bool(_POLICY.search(sentence))

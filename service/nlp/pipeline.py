@@ -37,9 +37,9 @@ from service.nlp.language import (
     withhold_judgement,
 )
 from service.nlp.models.assessment import AssessmentModel
-from service.nlp.models.encoder import SentenceEncoder, with_context
+from service.nlp.models.encoder import SentenceEncoder
 from service.nlp.models.entities import MentionStage, TrainedEntityExtractor
-from service.nlp.models.indicators import IndicatorModel, indicator_features
+from service.nlp.models.indicators import IndicatorModel
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.models.mentions import MentionClassifier
 from service.nlp.normalize import EntityNormalizer
@@ -291,8 +291,7 @@ class Pipeline:
         boundaries = [0]
         for doc in sentences:
             boundaries.append(boundaries[-1] + len(doc))
-        contextual = with_context((embed or self.encoder.encode)(flat), boundaries)
-        full = indicator_features(contextual, flat, self.indicator_model.use_lexicon)
+        full = self.indicator_model.features((embed or self.encoder.encode)(flat), boundaries, flat)
         return [full[start:end] for start, end in itertools.pairwise(boundaries)]
 
     def _indicators(

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
 from service.labels import EVIDENCE_STATUSES
-from service.nlp.evidence_status import classify_status
+from service.nlp.evidence_status import classify_status, is_policy
+from service.nlp.models.encoder import with_context
 from service.nlp.rules.indicators import lexicon_hits, tag_indicators
 from service.nlp.sentences import Sentence
 
@@ -27,6 +28,10 @@ STATUS_CLASSES = cast(tuple[EvidenceStatus, ...], EVIDENCE_STATUSES)
 MAX_EVIDENCE = 5
 # Document-level aggregations of counted sentence scores (see `aggregate`); `max` is the original one.
 AGGREGATIONS = ("max", "noisy_or", "topk_mean", "length_discount", "min_evidence", "lexicon_vote")
+# Context a sentence is read in: `neighbours` = the sentence beside the mean of the previous and next sentence;
+# `wide` adds the mean of the sentences up to 3 away and the mean of the whole document.
+CONTEXTS = ("neighbours", "wide")
+WIDE_WINDOW = 3
 
 
 def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -37,6 +42,29 @@ def softmax(x: NDArray[np.float64]) -> NDArray[np.float64]:
     z = x - x.max(axis=1, keepdims=True)
     e = np.exp(z)
     return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def context_embeddings(
+    embeddings: NDArray[np.float32], boundaries: list[int], context: str = "neighbours"
+) -> NDArray[np.float32]:
+    """Sentence embeddings with their context, documents given by `boundaries` (start indices plus the total).
+    The first columns are always `with_context`'s (sentence, neighbours), which the nexus head also reads."""
+    base = with_context(embeddings, boundaries)
+    if context == "neighbours":
+        return base
+    if context != "wide":
+        raise ValueError(f"unknown context {context!r}")
+    window = np.zeros_like(embeddings)
+    document = np.zeros_like(embeddings)
+    for start, end in zip(boundaries[:-1], boundaries[1:], strict=True):
+        if end <= start:
+            continue
+        document[start:end] = embeddings[start:end].mean(axis=0)
+        for i in range(start, end):
+            lo, hi = max(start, i - WIDE_WINDOW), min(end, i + WIDE_WINDOW + 1)
+            if hi - lo > 1:
+                window[i] = (embeddings[lo:hi].sum(axis=0) - embeddings[i]) / (hi - lo - 1)
+    return np.hstack([base, window, document]).astype(np.float32)
 
 
 def indicator_features(context_embeddings: NDArray[np.float32], sentences: Sequence[str], use_lexicon: bool
@@ -90,7 +118,7 @@ def aggregate(
 class IndicatorModel:
     """Sentence heads, per-label document thresholds and Platt calibration of document scores."""
 
-    weights: NDArray[np.float64]  # (features, 11)
+    weights: NDArray[np.float64]  # (features, 11), or (hidden units, 11) after a hidden layer
     bias: NDArray[np.float64]  # (11,)
     status_weights: NDArray[np.float64]  # (features, 6)
     status_bias: NDArray[np.float64]  # (6,)
@@ -102,10 +130,15 @@ class IndicatorModel:
     aggregation: str = "max"
     aggregation_param: float = 0.0
     rules_weight: float = 0.0  # share of the rules baseline's document score in the document score
+    context: str = "neighbours"  # see CONTEXTS
+    policy_veto: bool = False  # a policy or supplier-rule sentence (evidence_status.is_policy) is hypothetical
+    hidden_weights: NDArray[np.float64] | None = None  # (features, hidden units): an MLP's ReLU layer, if any
+    hidden_bias: NDArray[np.float64] | None = None
 
     def sentence_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
         """The status head's reading of each sentence; with `rules_veto`, an explicit negation or remediation
-        cue (scoped, see evidence_status) overrides a head that reads the sentence as evidence."""
+        cue (scoped, see evidence_status) overrides a head that reads the sentence as evidence, and with
+        `policy_veto` so does a policy's or supplier rule's voice."""
         statuses = [STATUS_CLASSES[s] for s in self.status_probabilities(features).argmax(axis=1)]
         if self.rules_veto:
             for i, text in enumerate(texts):
@@ -113,12 +146,15 @@ class IndicatorModel:
                     cue = classify_status(text)
                     if cue in ("negated", "remediated"):
                         statuses[i] = cue
+                    elif self.policy_veto and is_policy(text):
+                        statuses[i] = "hypothetical"
         return statuses
 
     @classmethod
     def load(cls, folder: Path) -> IndicatorModel:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         with np.load(folder / "heads.npz") as arrays:
+            hidden = "hidden_weights" in arrays.files
             return cls(
                 weights=arrays["weights"],
                 bias=arrays["bias"],
@@ -132,28 +168,45 @@ class IndicatorModel:
                 aggregation=str(meta.get("aggregation", "max")),
                 aggregation_param=float(meta.get("aggregation_param", 0.0)),
                 rules_weight=float(meta.get("rules_weight", 0.0)),
+                context=str(meta.get("context", "neighbours")),
+                policy_veto=bool(meta.get("policy_veto", False)),
+                hidden_weights=arrays["hidden_weights"] if hidden else None,
+                hidden_bias=arrays["hidden_bias"] if hidden else None,
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            folder / "heads.npz",
-            weights=self.weights.astype(np.float32),
-            bias=self.bias,
-            status_weights=self.status_weights.astype(np.float32),
-            status_bias=self.status_bias,
-            thresholds=self.thresholds,
-            platt=self.platt,
-        )
+        arrays: dict[str, NDArray[np.float64] | NDArray[np.float32]] = {
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias,
+            "status_weights": self.status_weights.astype(np.float32),
+            "status_bias": self.status_bias,
+            "thresholds": self.thresholds,
+            "platt": self.platt,
+        }
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            arrays["hidden_weights"] = self.hidden_weights.astype(np.float32)
+            arrays["hidden_bias"] = self.hidden_bias
+        np.savez_compressed(folder / "heads.npz", **arrays)  # type: ignore[arg-type]
         meta = {"version": self.version, "use_lexicon": self.use_lexicon, "rules_veto": self.rules_veto,
                 "aggregation": self.aggregation, "aggregation_param": self.aggregation_param,
-                "rules_weight": self.rules_weight,
+                "rules_weight": self.rules_weight, "context": self.context,
+            "policy_veto": self.policy_veto,
                 "labels": list(INDICATOR_IDS),
                 "status_classes": list(STATUS_CLASSES), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
+    def features(
+        self, embeddings: NDArray[np.float32], boundaries: list[int], texts: Sequence[str]
+    ) -> NDArray[np.float32]:
+        """The heads' input for stacked sentence embeddings of documents (`boundaries` as in with_context)."""
+        return indicator_features(context_embeddings(embeddings, boundaries, self.context), texts, self.use_lexicon)
+
     def sentence_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
-        return sigmoid(features.astype(np.float64) @ self.weights + self.bias)
+        x = features.astype(np.float64)
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            x = np.maximum(x @ self.hidden_weights + self.hidden_bias, 0.0)
+        return sigmoid(x @ self.weights + self.bias)
 
     def status_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
         return softmax(features.astype(np.float64) @ self.status_weights + self.status_bias)

@@ -1,0 +1,109 @@
+"""The indicator model's features (sentence context) and heads (linear or with a hidden layer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.contract import INDICATOR_IDS
+from service.nlp.evidence_status import is_policy
+from service.nlp.models.encoder import with_context
+from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel, context_embeddings, sigmoid
+
+N = len(INDICATOR_IDS)
+
+
+def embeddings(n: int, dim: int = 4) -> np.ndarray:
+    return np.arange(n * dim, dtype=np.float32).reshape(n, dim)
+
+
+def test_neighbours_context_is_unchanged() -> None:
+    e = embeddings(5)
+    assert np.array_equal(context_embeddings(e, [0, 2, 5], "neighbours"), with_context(e, [0, 2, 5]))
+
+
+def test_wide_context_keeps_the_nexus_columns_and_stays_inside_documents() -> None:
+    e = embeddings(10)
+    boundaries = [0, 1, 10]  # a one-sentence document, then nine sentences
+    out = context_embeddings(e, boundaries, "wide")
+    assert out.shape == (10, 16)
+    # The first columns are with_context's, which the nexus head reads.
+    assert np.array_equal(out[:, :8], with_context(e, boundaries))
+    window, document = out[:, 8:12], out[:, 12:]
+    assert np.array_equal(window[0], np.zeros(4))  # alone in its document: no window
+    assert np.array_equal(document[0], e[0])
+    # Sentence 1 opens the second document: its window is sentences 2-4, never sentence 0.
+    assert np.allclose(window[1], e[2:5].mean(axis=0))
+    assert np.allclose(window[5], (e[2:9].sum(axis=0) - e[5]) / 6)
+    assert np.allclose(document[1:], e[1:].mean(axis=0))
+
+
+def test_unknown_context_is_refused() -> None:
+    with pytest.raises(ValueError):
+        context_embeddings(embeddings(2), [0, 2], "paragraph")
+
+
+def model(hidden: int | None, features: int = 6, seed: int = 0) -> IndicatorModel:
+    rng = np.random.default_rng(seed)
+    outputs_in = hidden or features
+    return IndicatorModel(
+        weights=rng.normal(size=(outputs_in, N)),
+        bias=rng.normal(size=N),
+        status_weights=rng.normal(size=(features, len(STATUS_CLASSES))),
+        status_bias=rng.normal(size=len(STATUS_CLASSES)),
+        thresholds=np.full(N, 0.5),
+        platt=np.tile([1.0, 0.0], (N, 1)),
+        use_lexicon=False,
+        version="test",
+        context="wide",
+        hidden_weights=rng.normal(size=(features, hidden)) if hidden else None,
+        hidden_bias=rng.normal(size=hidden) if hidden else None,
+    )
+
+
+def test_hidden_layer_is_a_relu_before_the_output() -> None:
+    m = model(hidden=3)
+    x = np.random.default_rng(1).normal(size=(4, 6)).astype(np.float32)
+    assert m.hidden_weights is not None and m.hidden_bias is not None
+    hidden = np.maximum(x.astype(np.float64) @ m.hidden_weights + m.hidden_bias, 0.0)
+    assert np.allclose(m.sentence_probabilities(x), sigmoid(hidden @ m.weights + m.bias))
+
+
+@pytest.mark.parametrize("hidden", [None, 3])
+def test_save_and_load_round_trip(tmp_path: Path, hidden: int | None) -> None:
+    m = model(hidden)
+    m.save(tmp_path, {})
+    loaded = IndicatorModel.load(tmp_path)
+    assert loaded.context == "wide"
+    assert (loaded.hidden_weights is None) == (hidden is None)
+    x = np.random.default_rng(2).normal(size=(3, 6)).astype(np.float32)
+    assert np.allclose(loaded.sentence_probabilities(x), m.sentence_probabilities(x), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "policy"),
+    [
+        ("Our standard forbids overtime beyond 12 hours a week.", True),
+        ("Suppliers must not retain workers' passports.", True),
+        ("We require suppliers to repay any recruitment fees.", True),
+        ("Workers were prohibited from leaving the compound.", False),
+        ("They said they must not speak to inspectors.", False),
+        ("Section 307 of the Tariff Act prohibits the importation of goods made with forced labor.", False),
+    ],
+)
+def test_policy_voice_is_recognised_but_abuse_told_with_a_prohibition_is_not(sentence: str, policy: bool) -> None:
+    assert is_policy(sentence) is policy
+
+
+def test_policy_veto_overrides_a_head_that_reads_a_policy_as_evidence() -> None:
+    m = model(hidden=None)
+    m.rules_veto = True
+    m.status_weights = np.zeros_like(m.status_weights)
+    m.status_bias = np.where(np.array(STATUS_CLASSES) == "first_hand", 5.0, 0.0)  # the head says first-hand
+    texts = ["Our standard forbids overtime beyond 12 hours a week.", "We worked 16 hours a day."]
+    x = np.zeros((2, 6), dtype=np.float32)
+    assert m.sentence_statuses(x, texts) == ["first_hand", "first_hand"]
+    m.policy_veto = True
+    assert m.sentence_statuses(x, texts) == ["hypothetical", "first_hand"]

@@ -1,0 +1,64 @@
+"""Sentence weights of the indicator heads' training recipes and the eligibility rule of their comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from service.contract import INDICATOR_IDS
+from training.datasets import sentence_set
+from training.train_indicators import Recipe, choose, sample_weights
+
+DEBT = INDICATOR_IDS.index("debt_bondage")
+
+
+def doc(*sentences: tuple[str, list[dict[str, str]]]) -> dict[str, Any]:
+    text, spans, offset = "", [], 0
+    for sentence, indicators in sentences:
+        spans.append({"start": offset, "end": offset + len(sentence), "indicators": indicators})
+        text += sentence + " "
+        offset += len(sentence) + 1
+    return {"text": text, "sentences": spans, "gold": {"indicators": []}}
+
+
+def test_hard_negatives_and_discounted_mentions_are_weighted() -> None:
+    data = sentence_set(
+        [
+            doc(
+                (
+                    "Each worker owed the recruiter a debt of 900 dollars.",
+                    [{"id": "debt_bondage", "status": "affirmed"}],
+                ),
+                (
+                    "No worker paid recruitment fees or owed the company anything.",
+                    [{"id": "debt_bondage", "status": "negated"}],
+                ),
+                ("Debt bondage is one of the eleven ILO indicators.", []),
+                ("The factory makes gloves.", []),
+            )
+        ]
+    )
+    x = np.hstack(
+        [
+            np.zeros((4, 3)),
+            np.array(
+                [[0] * DEBT + [1] + [0] * (len(INDICATOR_IDS) - DEBT - 1)] * 3 + [[0] * len(INDICATOR_IDS)]
+            ),
+        ]
+    ).astype(np.float32)
+    weight = sample_weights(x, data, Recipe("test", hard_negative_weight=3.0, discount_weight=6.0))
+    assert weight[:, DEBT].tolist() == [1.0, 6.0, 3.0, 1.0]
+    sqrt = sample_weights(x, data, Recipe("test", class_weight="sqrt", hard_negative_weight=3.0))
+    assert sqrt[0, DEBT] == np.sqrt(3.0)  # one positive against three negatives
+    assert sqrt[1:, DEBT].tolist() == [6.0, 3.0, 1.0]
+
+
+def test_a_recipe_firing_on_more_discounted_mentions_is_not_eligible() -> None:
+    table = [
+        {"key": 0.80, "discounted_fire_rate": 0.05},
+        {"key": 0.90, "discounted_fire_rate": 0.07},
+        {"key": 0.85, "discounted_fire_rate": 0.06},
+    ]
+    assert choose(table) == 2
+    assert choose(table[:1]) == 0
