@@ -46,7 +46,7 @@ from service.nlp.rules.indicators import rules_scores
 from service.nlp.sentences import Sentence
 from training.datasets import SentenceSet, embed_cached, english, load_docs, load_extra, sentence_set
 
-VERSION = "indicators-minilm-linear-3"
+VERSION = "indicators-minilm-4"
 GOVERNMENT_GENRES = (
     "order_notice",
     "finding_notice",
