@@ -302,11 +302,13 @@ def collect(pipeline: Pipeline, nexus: NexusModel, docs: list[dict[str, Any]]) -
     assert pipeline.indicator_model is not None
     rows = []
     nexus_present = []
-    spacy_docs = pipeline.nlp.pipe([d["text"] for d in docs], batch_size=16)
-    for doc, spacy_doc, (sentences, features) in zip(
-        docs, spacy_docs, document_features(pipeline, docs), strict=True
+    spacy_docs = list(pipeline.nlp.pipe([d["text"] for d in docs], batch_size=16))
+    all_entities = [
+        e for i in range(0, len(spacy_docs), 16) for e in pipeline.entities_of(spacy_docs[i : i + 16])
+    ]
+    for doc, entities, (sentences, features) in zip(
+        docs, all_entities, document_features(pipeline, docs), strict=True
     ):
-        entities = pipeline.entities.extract(spacy_doc)
         indicators = pipeline.indicator_model.tag(sentences, features)
         nexus_result = nexus.assess(sentences, features)
         factors = candidate_factors(doc["text"], sentences, entities, indicators, nexus_result.score)

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 class EntityExtractor(Protocol):
     def extract(self, doc: Doc) -> Entities: ...
 
+    def extract_all(self, docs: Sequence[Doc]) -> list[Entities]: ...
+
 
 @dataclass(frozen=True)
 class AnalysisInput:
@@ -207,15 +209,15 @@ class Pipeline:
         started = self._timed("sentences", started)
         features = self.sentence_features_for(sentences)
         started = self._timed("encoder", started)
+        all_entities = self.entities_of(spacy_docs)
+        started = self._timed("entities", started)
         out: list[Analysis] = []
-        for index, (item, spacy_doc) in enumerate(zip(batch, spacy_docs, strict=True)):
+        for index, item in enumerate(batch):
             text = item.text
             warnings: list[str] = []
             language, reliable = self._language(item, warnings)
             started = self._timed("language", started)
-            entities: Entities = self.entities.extract(spacy_doc)
-            if self.normalizer is not None:
-                entities = self.normalizer.merge_aliases(entities)
+            entities = all_entities[index]
             if not reliable:
                 entities = gazetteer_only(entities)
             if item.shipments and self.normalizer is not None:
@@ -264,6 +266,13 @@ class Pipeline:
                 )
             )
         return out
+
+    def entities_of(self, spacy_docs: Sequence[Doc]) -> list[Entities]:
+        """Entities of each document with a document's short names and acronyms merged into the full names."""
+        found = self.entities.extract_all(spacy_docs)
+        if self.normalizer is None:
+            return found
+        return [self.normalizer.merge_aliases(entities) for entities in found]
 
     @staticmethod
     def _language(item: AnalysisInput, warnings: list[str]) -> tuple[str | None, bool]:

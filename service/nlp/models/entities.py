@@ -7,6 +7,7 @@ missing one of those is the costliest error for an investigator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -44,9 +45,11 @@ class MentionStage:
             reference,
         )
 
-    def roles(self, doc: Doc) -> list[tuple[int, int, str, str, float]]:
-        """(start, end, text, role, probability) of every candidate the classifier keeps."""
-        generic_doc = self.generic(doc.text)
+    def roles(self, doc: Doc, generic_doc: Doc | None = None) -> list[tuple[int, int, str, str, float]]:
+        """(start, end, text, role, probability) of every candidate the classifier keeps; `generic_doc` is the
+        pretrained pipeline's reading of the same text when the caller ran it over a batch."""
+        if generic_doc is None:
+            generic_doc = self.generic(doc.text)
         cands = candidates(doc, generic_doc, self.commodity_gazetteer, self.order_gazetteer, self.reference)
         probs = self.classifier.probabilities(mention_features(cands, generic_doc))
         return [
@@ -80,16 +83,24 @@ class TrainedEntityExtractor:
         )
 
     def extract(self, doc: Doc) -> Entities:
-        if self.mentions is not None:
-            return self._classified(doc, self.mentions)
-        return self._recognised(doc)
+        return self.extract_all([doc])[0]
 
-    def _classified(self, doc: Doc, mentions: MentionStage) -> Entities:
+    def extract_all(self, docs: Sequence[Doc]) -> list[Entities]:
+        """Entities of each document; the pretrained pass of the mention stage runs over them as one batch."""
+        if self.mentions is None:
+            return [self._recognised(doc) for doc in docs]
+        generic_docs = self.mentions.generic.pipe([doc.text for doc in docs], batch_size=max(len(docs), 1))
+        return [
+            self._classified(doc, self.mentions, generic_doc)
+            for doc, generic_doc in zip(docs, generic_docs, strict=True)
+        ]
+
+    def _classified(self, doc: Doc, mentions: MentionStage, generic_doc: Doc) -> Entities:
         producers: dict[str, ProducerMention] = {}
         commodities: dict[str, CommodityMention] = {}
         locations: dict[str, LocationMention] = {}
         buyers: dict[str, BuyerMention] = {}
-        for start, end, surface, role, prob in mentions.roles(doc):
+        for start, end, surface, role, prob in mentions.roles(doc, generic_doc):
             key = surface.casefold()
             if role == "PRODUCER" and key not in {k.casefold() for k in producers}:
                 producers[surface] = self.normalizer.producer(surface, start, end, round(prob, 4))

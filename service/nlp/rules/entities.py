@@ -6,6 +6,7 @@ Kept runnable as `--pipeline rules` so every trained extractor is measured again
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -68,6 +69,9 @@ class RulesEntityExtractor:
         return cls(
             reference, commodity_matcher(nlp, normalizer), producer_matcher(nlp, reference), normalizer
         )
+
+    def extract_all(self, docs: Sequence[Doc]) -> list[Entities]:
+        return [self.extract(doc) for doc in docs]
 
     def extract(self, doc: Doc) -> Entities:
         text = doc.text
