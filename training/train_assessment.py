@@ -60,7 +60,7 @@ from service.nlp.pipeline import Pipeline
 from service.nlp.sentences import Sentence, split_sentences
 from training.datasets import CACHE_DIR, embed_cached, english, load_docs, load_extra, sentence_set
 
-VERSION = "assessment-monotone-1"
+VERSION = "assessment-monotone-2"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 GOVERNMENT_GENRES = frozenset(
     {

@@ -46,7 +46,7 @@ from service.nlp.rules.indicators import rules_scores
 from service.nlp.sentences import Sentence
 from training.datasets import SentenceSet, embed_cached, english, load_docs, load_extra, sentence_set
 
-VERSION = "indicators-minilm-4"
+VERSION = "indicators-minilm-5"
 GOVERNMENT_GENRES = (
     "order_notice",
     "finding_notice",

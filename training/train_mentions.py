@@ -42,8 +42,8 @@ from service.nlp.rules.entities import commodity_matcher, producer_matcher
 from training.datasets import english, load_docs
 from training.train_entities import train_recogniser
 
-VERSION = "mentions-logistic-1"
-ENTITY_VERSION = "entities-spacy-ner-2+mentions-logistic-1"
+VERSION = "mentions-logistic-2"
+ENTITY_VERSION = "entities-spacy-ner-3+mentions-logistic-2"
 ROLE_KEYS = {"PRODUCER": "producers", "COMMODITY": "commodities", "LOCATION": "locations", "BUYER": "buyers"}
 C_GRID = (0.001, 0.003, 0.01, 0.03)
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))
