@@ -94,27 +94,10 @@ ORIGINAL = (
     "trade_news",
     "length_log_sentences",
 )
-# Count-insensitive evidence: whether any indicator is present, the strongest one, both ILO dimensions.
-COUNT_FREE = (
-    "any_indicator_present",
-    "max_indicator_score",
-    "ilo_both_dimensions",
-    "first_hand_evidence",
-    "authority_evidence",
-    "any_discounted",
-    "producer_named",
-    "commodity_named",
-    "location_named",
-    "known_order_linked",
-    "us_nexus_score",
-    "order_in_text",
-    "finding_in_text",
-    "seizure_in_text",
-    "court_action",
-    "lifted_or_remediated",
-    "company_voice",
-    "trade_news",
-    "length_log_sentences",
+# Count-insensitive evidence: the raw counts replaced by whether any indicator (or discounted mention) is present.
+COUNT_FREE = tuple(
+    {"indicators_present": "any_indicator_present", "discounted_mentions": "any_discounted"}.get(f, f)
+    for f in ORIGINAL
 )
 LOG_COUNT = (*COUNT_FREE, "indicators_log")
 # Fewer factors: drop length, court action (free sign) and the discounted mentions.

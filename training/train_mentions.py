@@ -27,18 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT, Settings
 from service.evaluation import lenient_match, score_predictions
+from service.nlp.models.entities import MentionReader
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.models.mentions import (
     MENTION_LABELS,
     Candidate,
     MentionClassifier,
-    candidates,
     decide,
-    mention_features,
 )
-from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import load_reference
-from service.nlp.rules.entities import commodity_matcher, producer_matcher
 from training.datasets import english, load_docs
 from training.train_entities import train_recogniser
 
@@ -54,12 +51,10 @@ class Featurised:
 
     def __init__(self, parts: list[tuple[list[dict[str, Any]], Path | None]]) -> None:
         settings = Settings()
-        reference = load_reference(settings.reference_dir)
         generic = spacy.load(
             settings.spacy_model, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"]
         )
-        commodity_gaz = commodity_matcher(generic, EntityNormalizer.build(reference))
-        order_gaz = producer_matcher(generic, reference)
+        reader = MentionReader.build(generic, load_reference(settings.reference_dir))
         self.rows: list[dict[str, Any]] = []
         self.cands: list[list[Candidate]] = []
         feats: list[NDArray[np.float32]] = []
@@ -73,8 +68,8 @@ class Featurised:
                 list(trained.pipe(texts, batch_size=16)) if trained is not None else [None] * len(rows)
             )
             for row, gdoc, tdoc in zip(rows, generic_docs, trained_docs, strict=True):
-                cands = candidates(tdoc, gdoc, commodity_gaz, order_gaz, reference)
-                feats.append(mention_features(cands, gdoc))
+                cands, features = reader.read(tdoc, gdoc)
+                feats.append(features)
                 for cand in cands:
                     labels.append(MENTION_LABELS.index(gold_role(cand, row["entities"])))
                     doc_index.append(len(self.rows))

@@ -38,7 +38,7 @@ from service.nlp.language import (
 )
 from service.nlp.models.assessment import AssessmentModel
 from service.nlp.models.encoder import SentenceEncoder
-from service.nlp.models.entities import MentionStage, TrainedEntityExtractor
+from service.nlp.models.entities import MentionReader, MentionStage, TrainedEntityExtractor
 from service.nlp.models.indicators import IndicatorModel
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.models.mentions import MentionClassifier
@@ -112,7 +112,7 @@ class Pipeline:
                     str(options["mentions"]["version"]),
                     dict(options["mentions"]["thresholds"]),
                 )
-                mentions = MentionStage.build(generic, classifier, reference)
+                mentions = MentionStage(MentionReader.build(generic, reference), classifier)
             entity_extractor = TrainedEntityExtractor.build(
                 nlp,
                 reference,

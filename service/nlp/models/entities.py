@@ -15,43 +15,53 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
-from service.nlp.models.mentions import MentionClassifier, candidates, decide, mention_features
+import numpy as np
+from numpy.typing import NDArray
+
+from service.nlp.models.mentions import Candidate, MentionClassifier, candidates, decide, mention_features
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import ReferenceData
 from service.nlp.rules.entities import commodity_matcher, producer_matcher
 
 
 @dataclass
-class MentionStage:
-    """The role classifier with what it reads besides the recogniser: spaCy's pretrained pipeline (its entities
-    and contextual vectors) and the gazetteers, matched on that pipeline's tokens."""
+class MentionReader:
+    """What the role classifier reads besides the recogniser: spaCy's pretrained pipeline (its entities and
+    contextual vectors) and the gazetteers, matched on that pipeline's tokens. Training and service share it, so
+    the classifier is trained on exactly the candidates and features it later sees."""
 
     generic: Language
-    classifier: MentionClassifier
     commodity_gazetteer: PhraseMatcher
     order_gazetteer: PhraseMatcher
     reference: ReferenceData
 
     @classmethod
-    def build(
-        cls, generic: Language, classifier: MentionClassifier, reference: ReferenceData
-    ) -> MentionStage:
-        normalizer = EntityNormalizer.build(reference)
+    def build(cls, generic: Language, reference: ReferenceData) -> MentionReader:
         return cls(
             generic,
-            classifier,
-            commodity_matcher(generic, normalizer),
+            commodity_matcher(generic, EntityNormalizer.build(reference)),
             producer_matcher(generic, reference),
             reference,
         )
 
-    def roles(self, doc: Doc, generic_doc: Doc | None = None) -> list[tuple[int, int, str, str, float]]:
-        """(start, end, text, role, probability) of every candidate the classifier keeps; `generic_doc` is the
-        pretrained pipeline's reading of the same text when the caller ran it over a batch."""
-        if generic_doc is None:
-            generic_doc = self.generic(doc.text)
+    def read(self, doc: Doc | None, generic_doc: Doc) -> tuple[list[Candidate], NDArray[np.float32]]:
+        """Candidates of one text (`doc`: the recogniser's reading, if any) and their feature rows."""
         cands = candidates(doc, generic_doc, self.commodity_gazetteer, self.order_gazetteer, self.reference)
-        probs = self.classifier.probabilities(mention_features(cands, generic_doc))
+        return cands, mention_features(cands, generic_doc)
+
+
+@dataclass
+class MentionStage:
+    """The role classifier over the reader's candidates."""
+
+    reader: MentionReader
+    classifier: MentionClassifier
+
+    def roles(self, doc: Doc, generic_doc: Doc) -> list[tuple[int, int, str, str, float]]:
+        """(start, end, text, role, probability) of every candidate the classifier keeps; `generic_doc` is the
+        pretrained pipeline's reading of the same text."""
+        cands, features = self.reader.read(doc, generic_doc)
+        probs = self.classifier.probabilities(features)
         return [
             (c.start, c.end, c.text, label, prob)
             for c, label, prob in decide(cands, probs, self.classifier.thresholds)
@@ -89,7 +99,7 @@ class TrainedEntityExtractor:
         """Entities of each document; the pretrained pass of the mention stage runs over them as one batch."""
         if self.mentions is None:
             return [self._recognised(doc) for doc in docs]
-        generic_docs = self.mentions.generic.pipe([doc.text for doc in docs], batch_size=max(len(docs), 1))
+        generic_docs = self.mentions.reader.generic.pipe([doc.text for doc in docs], batch_size=max(len(docs), 1))
         return [
             self._classified(doc, self.mentions, generic_doc)
             for doc, generic_doc in zip(docs, generic_docs, strict=True)

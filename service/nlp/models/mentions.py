@@ -12,6 +12,7 @@ pretrained model's, so they do not share the recogniser's blind spots).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -147,6 +148,9 @@ def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np
     for c in cands:
         first_seen.setdefault(c.text.casefold(), c.start)
     index = {s: i for i, s in enumerate(SOURCES)}
+    ordered = sorted(cands, key=lambda c: c.start)
+    starts = [c.start for c in ordered]
+    longest = max((c.end - c.start for c in cands), default=0)
     rows = np.zeros((len(cands), N_FEATURES), dtype=np.float32)
     length = max(len(text), 1)
     for row, cand in enumerate(cands):
@@ -154,8 +158,10 @@ def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np
         for source in cand.sources:
             if source in index:
                 vector[index[source]] = 1.0
-        for other in cands:
-            if other is cand or other.end <= cand.start or cand.end <= other.start:
+        # Only candidates starting within the longest span before this one can overlap it: a long document's
+        # hundreds of candidates are not compared pairwise.
+        for other in ordered[bisect_left(starts, cand.start - longest) : bisect_left(starts, cand.end)]:
+            if other is cand or other.end <= cand.start:
                 continue
             for source in other.sources:
                 if source in index:
