@@ -58,20 +58,18 @@ from service.nlp.models.encoder import with_context
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.pipeline import Pipeline
 from service.nlp.sentences import Sentence, split_sentences
-from training.datasets import CACHE_DIR, embed_cached, english, load_docs, load_extra, sentence_set
+from training.datasets import (
+    CACHE_DIR,
+    embed_cached,
+    english,
+    government_register,
+    load_docs,
+    load_extra,
+    sentence_set,
+)
 
 VERSION = "assessment-monotone-2"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
-GOVERNMENT_GENRES = frozenset(
-    {
-        "order_notice",
-        "finding_notice",
-        "modification_notice",
-        "revocation_notice",
-        "government_report",
-        "court_case",
-    }
-)
 
 ORIGINAL = (
     "indicators_present",
@@ -240,10 +238,6 @@ class Split:
         )
 
 
-def government_slice(doc: dict[str, Any]) -> bool:
-    return str(doc.get("group", "")).startswith("g") or doc.get("genre") in GOVERNMENT_GENRES
-
-
 def document_features(
     pipeline: Pipeline, docs: list[dict[str, Any]]
 ) -> list[tuple[list[Sentence], NDArray[np.float32]]]:
@@ -300,7 +294,7 @@ def collect(pipeline: Pipeline, nexus: NexusModel, docs: list[dict[str, Any]]) -
     return Split(
         matrix=np.array(rows, dtype=np.float64).reshape(-1, len(CANDIDATE_FACTORS)),
         tiers=np.array([d["tier"] for d in docs]),
-        government=np.array([government_slice(d) for d in docs], dtype=bool),
+        government=np.array([government_register(d) for d in docs], dtype=bool),
         nexus_present=np.array(nexus_present, dtype=bool),
         nexus_gold=np.array([bool(d["us_nexus"]) for d in docs], dtype=bool),
     )

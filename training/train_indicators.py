@@ -44,20 +44,20 @@ from service.nlp.models.encoder import SentenceEncoder
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel
 from service.nlp.rules.indicators import rules_scores
 from service.nlp.sentences import Sentence
-from training.datasets import SentenceSet, embed_cached, english, load_docs, load_extra, sentence_set
+from training.compare_aggregation import best_thresholds
+from training.datasets import (
+    SentenceSet,
+    embed_cached,
+    english,
+    government_register,
+    load_docs,
+    load_extra,
+    sentence_set,
+)
 
 VERSION = "indicators-minilm-5"
-GOVERNMENT_GENRES = (
-    "order_notice",
-    "finding_notice",
-    "modification_notice",
-    "revocation_notice",
-    "government_report",
-    "court_case",
-)
 # The document vote chosen for version 2 (training/compare_aggregation.py), kept for every recipe.
 AGGREGATION, AGGREGATION_PARAM, RULES_WEIGHT = "min_evidence", 0.5, 0.3
-THRESHOLD_GRID = np.arange(0.1, 0.96, 0.025)
 FIRE_RATE_TOLERANCE = 0.01
 
 
@@ -267,11 +267,7 @@ def evaluate(scores: DevScores, data: SentenceSet, rules: NDArray[np.float64]) -
 
     docs = data.docs
     full = DocView("dev (all)", scores.probs, scores.lexicon, rules, data.doc_labels())
-    gov = [
-        i
-        for i, d in enumerate(docs)
-        if d["genre"] in GOVERNMENT_GENRES or str(d["source_file"]).split("/")[-2].startswith("g")
-    ]
+    gov = [i for i, d in enumerate(docs) if government_register(d)]
     groups = [str(d["group"]) for d in docs]
     views = [
         full,
@@ -307,14 +303,6 @@ def document_raw(model: IndicatorModel, encoder: SentenceEncoder, data: Sentence
         ]
         out[d] = model.document_scores(sentences, x[s:e])
     return out
-
-
-def best_thresholds(scores: NDArray[np.float64], gold: NDArray[np.int8]) -> NDArray[np.float64]:
-    pred = scores[None, :, :] >= THRESHOLD_GRID[:, None, None]  # (grid, docs, 11)
-    positive = gold[None, :, :] == 1
-    tp = (pred & positive).sum(axis=1)
-    f1 = 2 * tp / np.maximum(pred.sum(axis=1) + positive.sum(axis=1), 1)
-    return np.asarray(THRESHOLD_GRID[f1.argmax(axis=0)], dtype=np.float64)
 
 
 def fit_platt(raw: NDArray[np.float64], gold: NDArray[np.int8]) -> NDArray[np.float64]:
