@@ -16,9 +16,9 @@ scored on corpus dev by the selection key, fixed before any variant was run:
 
 Ties go to the lower dev calibration error. Only additive (logistic) variants can ship, because `factors`
 must show each factor's contribution; the monotone gradient-boosted model is measured for comparison. The
-shipped variant (SHIPPED) is refitted on train+dev and the corpus test split is reported. The comparison table
-goes into the model's meta.json; the script says so when the key would now prefer another variant. The shared
-development set is never used here.
+variant the key prefers ships: it is refitted on train+dev, its factor list is stored in meta.json (the service
+computes exactly those), and the corpus test split is reported. The comparison table goes into the model's
+meta.json. The shared development set is never used here.
 
 usage: python training/train_assessment.py [--out models/assessment] [--compare-only]
 """
@@ -49,7 +49,6 @@ from service.nlp.models.assessment import (
     BAR_SIGNS,
     CANDIDATE_FACTORS,
     CONCLUSIVE_SIGNS,
-    FACTOR_NAMES,
     AssessmentModel,
     NexusModel,
     candidate_factors,
@@ -68,7 +67,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "assessment-monotone-2"
+VERSION = "assessment-3"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 ORIGINAL = (
@@ -195,7 +194,6 @@ VARIANTS = (
         description="monotone gradient boosting over the hybrid factors (comparison only)",
     ),
 )
-SHIPPED = "logcount-signed-findingcue"
 
 
 @dataclass
@@ -523,17 +521,11 @@ def main() -> int:
     print(table(rows))
     eligible = [v for v in VARIANTS if v.kind == "logistic"]
     preferred = max(eligible, key=lambda v: (rows[v.name]["key"], -rows[v.name]["wro_bar_ece"]))
-    print(f"selection key prefers {preferred.name}; shipped: {SHIPPED}")
+    print(f"selection key prefers {preferred.name}; it ships")
     if args.compare_only:
         return 0
-    if preferred.name != SHIPPED:
-        print(
-            f"WARNING: the key now prefers {preferred.name} over the shipped {SHIPPED}; re-run the comparison"
-        )
-    variant = next(v for v in VARIANTS if v.name == SHIPPED)
-    if variant.factors != FACTOR_NAMES:
-        raise SystemExit(f"service FACTOR_NAMES differ from the factors of {SHIPPED}")
-    final = fit(variant, Split.join(data["train"], data["dev"]), chosen_c[SHIPPED])
+    variant = preferred
+    final = fit(variant, Split.join(data["train"], data["dev"]), chosen_c[variant.name])
     model = AssessmentModel(
         mean=final.mean,
         scale=final.scale,
@@ -543,6 +535,7 @@ def main() -> int:
         conclusive_bias=final.conclusive_bias,
         nexus=nexus,
         version=VERSION,
+        factors=variant.factors,
     )
     test = data["test"]
     bar, conclusive = final.predict(test)
@@ -554,18 +547,22 @@ def main() -> int:
         "us_nexus_accuracy": round(float(np.mean(test.nexus_present == test.nexus_gold)), 3),
     }
     print("corpus test:", test_metrics)
-    coefficients = {name: round(float(w), 3) for name, w in zip(FACTOR_NAMES, final.bar_weights, strict=True)}
+    coefficients = {
+        name: round(float(w), 3) for name, w in zip(variant.factors, final.bar_weights, strict=True)
+    }
     conclusive_coefficients = {
-        name: round(float(w), 3) for name, w in zip(FACTOR_NAMES, final.conclusive_weights, strict=True)
+        name: round(float(w), 3) for name, w in zip(variant.factors, final.conclusive_weights, strict=True)
     }
     model.save(
         args.out,
         {
             "trained_on": "corpora/wro_triage/v1 train+dev (variant and C chosen on dev)",
-            "variant": SHIPPED,
+            "variant": variant.name,
             "variant_description": variant.description,
-            "sign_constraints": {name: BAR_SIGNS[name] for name in FACTOR_NAMES},
-            "regularisation_C": chosen_c[SHIPPED],
+            "sign_constraints": (
+                {name: BAR_SIGNS[name] for name in variant.factors} if variant.constrained else None
+            ),
+            "regularisation_C": chosen_c[variant.name],
             "selection_key": "mean of (tier accuracy, WRO-bar AUC) on corpus dev, averaged with the same on "
             "its government-register slice",
             "corpus_dev_comparison": rows,

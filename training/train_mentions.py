@@ -30,6 +30,7 @@ from service.evaluation import lenient_match, score_predictions
 from service.nlp.models.entities import MentionReader
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.models.mentions import (
+    GENERIC_EXCLUDE,
     MENTION_LABELS,
     Candidate,
     MentionClassifier,
@@ -39,8 +40,8 @@ from service.nlp.reference import load_reference
 from training.datasets import english, load_docs
 from training.train_entities import train_recogniser
 
-VERSION = "mentions-logistic-2"
-ENTITY_VERSION = "entities-spacy-ner-3+mentions-logistic-2"
+VERSION = "mentions-logistic-3"
+ENTITY_VERSION = "entities-spacy-ner-4+mentions-logistic-3"
 ROLE_KEYS = {"PRODUCER": "producers", "COMMODITY": "commodities", "LOCATION": "locations", "BUYER": "buyers"}
 C_GRID = (0.001, 0.003, 0.01, 0.03)
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))
@@ -51,9 +52,7 @@ class Featurised:
 
     def __init__(self, parts: list[tuple[list[dict[str, Any]], Path | None]]) -> None:
         settings = Settings()
-        generic = spacy.load(
-            settings.spacy_model, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"]
-        )
+        generic = spacy.load(settings.spacy_model, exclude=GENERIC_EXCLUDE)
         reader = MentionReader.build(generic, load_reference(settings.reference_dir))
         self.rows: list[dict[str, Any]] = []
         self.cands: list[list[Candidate]] = []

@@ -41,7 +41,7 @@ from service.nlp.models.encoder import SentenceEncoder
 from service.nlp.models.entities import MentionReader, MentionStage, TrainedEntityExtractor
 from service.nlp.models.indicators import IndicatorModel
 from service.nlp.models.manifest import ModelManifest
-from service.nlp.models.mentions import MentionClassifier
+from service.nlp.models.mentions import GENERIC_EXCLUDE, MentionClassifier
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.provenance import mark_ocr, page_info
 from service.nlp.reference import ReferenceData, load_reference
@@ -105,7 +105,7 @@ class Pipeline:
             options = nlp.meta.get("wro_triage", {})
             mentions: MentionStage | None = None
             if "mentions" in options:
-                generic = spacy.load(settings.spacy_model, exclude=_UNUSED_SPACY)
+                generic = spacy.load(settings.spacy_model, exclude=GENERIC_EXCLUDE)
                 generic.max_length = settings.max_text_chars + 1
                 classifier = MentionClassifier.load(
                     manifest.path_of("entities") / "mentions.npz",

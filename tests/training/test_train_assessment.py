@@ -1,5 +1,5 @@
-"""The assessment's fitting: sign constraints hold, the unconstrained fit matches sklearn, and a model trained
-on other factors is refused."""
+"""The assessment's fitting: sign constraints hold, the unconstrained fit matches sklearn, and a model whose
+factors the service cannot compute is refused."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
 from service.config import REPO_ROOT
-from service.nlp.models.assessment import BAR_SIGNS, FACTOR_NAMES, AssessmentModel
-from training.train_assessment import fit_logistic
+from service.nlp.models.assessment import BAR_SIGNS, CANDIDATE_FACTORS, AssessmentModel
+from training.train_assessment import VARIANTS, fit_logistic
 
 
 def _data() -> tuple[NDArray[np.float64], NDArray[np.int8]]:
@@ -41,18 +41,24 @@ def test_sign_constraints_hold() -> None:
     assert signed[0] == pytest.approx(0.0, abs=1e-8) and signed[1] == pytest.approx(0.0, abs=1e-8)
 
 
-def test_every_shipped_factor_has_a_sign() -> None:
-    assert set(FACTOR_NAMES) <= set(BAR_SIGNS)
+def test_every_factor_has_a_sign() -> None:
+    assert set(CANDIDATE_FACTORS) <= set(BAR_SIGNS)
     for name in ("order_in_text", "finding_cue", "producer_named", "us_nexus_score"):
         assert BAR_SIGNS[name] == 1
     for name in ("lifted_or_remediated", "company_voice", "trade_news"):
         assert BAR_SIGNS[name] == -1
 
 
-def test_shipped_weights_obey_the_signs() -> None:
-    model = AssessmentModel.load(REPO_ROOT / "models" / "assessment")
-    for name, weight in zip(FACTOR_NAMES, model.bar_weights, strict=True):
-        assert weight * BAR_SIGNS[name] >= -1e-9, name
+def test_shipped_model_is_the_variant_it_names() -> None:
+    folder = REPO_ROOT / "models" / "assessment"
+    model = AssessmentModel.load(folder)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    variant = next(v for v in VARIANTS if v.name == meta["variant"])
+    assert model.factors == variant.factors
+    assert (meta["sign_constraints"] is not None) == variant.constrained
+    for name, weight in zip(model.factors, model.bar_weights, strict=True):
+        if variant.constrained:
+            assert weight * BAR_SIGNS[name] >= -1e-9, name
 
 
 def test_model_trained_on_other_factors_is_refused(tmp_path: Path) -> None:
@@ -60,7 +66,9 @@ def test_model_trained_on_other_factors_is_refused(tmp_path: Path) -> None:
     for name in ("meta.json", "weights.npz"):
         (tmp_path / name).write_bytes((source / name).read_bytes())
     meta = json.loads((tmp_path / "meta.json").read_text(encoding="utf-8"))
-    meta["factors"] = ["indicators_present", *meta["factors"][1:]]
-    (tmp_path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    with pytest.raises(ValueError, match="different factors"):
-        AssessmentModel.load(tmp_path)
+    factors = list(meta["factors"])
+    for wrong in (["not_a_factor", *factors[1:]], factors[1:]):
+        meta["factors"] = wrong
+        (tmp_path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        with pytest.raises(ValueError, match="do not match"):
+            AssessmentModel.load(tmp_path)

@@ -43,8 +43,9 @@ from service.nlp.rules.assessment import missing_elements
 from service.nlp.rules.indicators import tag_indicators
 from service.nlp.sentences import Sentence
 
-# Every factor the service can compute. A trained assessment uses the subset named in FACTOR_NAMES (chosen on the
-# corpus dev split by training/compare_assessment.py); the rest stay available for comparisons and retraining.
+# Every factor the service can compute. A trained assessment reads the subset its variant names (chosen on the
+# corpus dev split by training/train_assessment.py and stored in its meta.json); the rest stay available for
+# comparisons and retraining.
 CANDIDATE_FACTORS: tuple[str, ...] = (
     "indicators_present",
     "any_indicator_present",
@@ -71,30 +72,6 @@ CANDIDATE_FACTORS: tuple[str, ...] = (
     "length_log_sentences",
     "rules_any_indicator",
     "rules_both_dimensions",
-)
-
-# The shipped assessment's factors (variant `logcount-signed-findingcue`, see models/README.md).
-FACTOR_NAMES: tuple[str, ...] = (
-    "any_indicator_present",
-    "max_indicator_score",
-    "ilo_both_dimensions",
-    "first_hand_evidence",
-    "authority_evidence",
-    "any_discounted",
-    "producer_named",
-    "commodity_named",
-    "location_named",
-    "known_order_linked",
-    "us_nexus_score",
-    "order_in_text",
-    "finding_cue",
-    "seizure_in_text",
-    "court_action",
-    "lifted_or_remediated",
-    "company_voice",
-    "trade_news",
-    "length_log_sentences",
-    "indicators_log",
 )
 
 # Domain knowledge as signs of the WRO-bar weights: +1 can only raise the score, -1 can only lower it, 0 is free.
@@ -190,17 +167,6 @@ def candidate_factors(
     return {name: out[name] for name in names}
 
 
-def document_factors(
-    text: str,
-    sentences: Sequence[Sentence],
-    entities: Entities,
-    indicators: Sequence[IndicatorResult],
-    nexus_score: float,
-) -> dict[str, float]:
-    """The factors the shipped assessment reads (FACTOR_NAMES), all numeric."""
-    return candidate_factors(text, sentences, entities, indicators, nexus_score, FACTOR_NAMES)
-
-
 @dataclass
 class NexusModel:
     """Sentence head for US-market nexus evidence; the document score is its strongest sentence."""
@@ -240,12 +206,16 @@ class AssessmentModel:
     conclusive_bias: float
     nexus: NexusModel
     version: str
+    factors: tuple[str, ...]  # the variant's factors, in weight order
+
+    def __post_init__(self) -> None:
+        unknown = set(self.factors) - set(CANDIDATE_FACTORS)
+        if unknown or len(self.factors) != self.bar_weights.shape[0]:
+            raise ValueError(f"assessment model factors do not match the service: {sorted(unknown)}")
 
     @classmethod
     def load(cls, folder: Path) -> AssessmentModel:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if tuple(meta["factors"]) != FACTOR_NAMES:
-            raise ValueError("assessment model was trained on different factors")
         with np.load(folder / "weights.npz") as arrays:
             return cls(
                 mean=arrays["mean"],
@@ -258,6 +228,7 @@ class AssessmentModel:
                     arrays["nexus_weights"], float(arrays["nexus_bias"]), float(arrays["nexus_threshold"])
                 ),
                 version=str(meta["version"]),
+                factors=tuple(str(name) for name in meta["factors"]),
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
@@ -274,11 +245,11 @@ class AssessmentModel:
             nexus_bias=np.array(self.nexus.bias),
             nexus_threshold=np.array(self.nexus.threshold),
         )
-        meta = {"version": self.version, "factors": list(FACTOR_NAMES), **extra_meta}
+        meta = {"version": self.version, "factors": list(self.factors), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
     def vector(self, factors: dict[str, float]) -> NDArray[np.float64]:
-        raw = np.array([factors[name] for name in FACTOR_NAMES], dtype=np.float64)
+        raw = np.array([factors[name] for name in self.factors], dtype=np.float64)
         return np.asarray((raw - self.mean) / self.scale, dtype=np.float64)
 
     def assess(
@@ -289,7 +260,7 @@ class AssessmentModel:
         indicators: Sequence[IndicatorResult],
         nexus: UsNexus,
     ) -> Assessment:
-        factors = document_factors(text, sentences, entities, indicators, nexus.score)
+        factors = candidate_factors(text, sentences, entities, indicators, nexus.score, self.factors)
         x = self.vector(factors)
         bar_logit = float(x @ self.bar_weights + self.bar_bias)
         score = 1.0 / (1.0 + math.exp(-bar_logit))
@@ -301,7 +272,7 @@ class AssessmentModel:
         shown: dict[str, float | int | str | bool | None] = {
             name: round(value, 3) for name, value in factors.items()
         }
-        for name, weight, value in zip(FACTOR_NAMES, self.bar_weights, x, strict=True):
+        for name, weight, value in zip(self.factors, self.bar_weights, x, strict=True):
             shown[f"contribution_{name}"] = round(float(weight * value), 3)
         shown["finding_bar_probability"] = round(conclusive, 3)
         return Assessment(

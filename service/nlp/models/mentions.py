@@ -12,8 +12,8 @@ pretrained model's, so they do not share the recogniser's blind spots).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +34,75 @@ SOURCES = (
     *(f"trained:{label}" for label in TRAINED_LABELS),
     *(f"generic:{label}" for label in GENERIC_LABELS),
     *(f"gazetteer:{name}" for name in GAZETTEERS),
+    "phrase:commodity",
 )
+# spaCy components the mention reader leaves out of the pretrained pipeline: it needs the recogniser, the
+# contextual vectors and the part-of-speech tags that delimit goods phrases, not the parse.
+GENERIC_EXCLUDE = ["parser", "lemmatizer", "attribute_ruler"]
+# Words after which government and NGO prose names the goods ("imports of raw cane sugar", "a producer of
+# silica-based products") and participles before which it names them ("tomato paste produced by", "seafood
+# harvested by"). Goods outside the reference vocabulary are found only this way.
+_GOODS_AFTER = frozenset(
+    [
+        "imports",
+        "import",
+        "importation",
+        "shipments",
+        "shipment",
+        "exports",
+        "export",
+        "production",
+        "producer",
+        "producers",
+        "manufacturer",
+        "manufacturers",
+        "exporter",
+        "exporters",
+        "supplier",
+        "suppliers",
+        "maker",
+        "makers",
+        "processor",
+        "processors",
+        "harvesting",
+        "processing",
+        "entries",
+        "consignments",
+        "cargo",
+        "order",
+        "wro",
+        "finding",
+        "ban",
+        "detentions",
+        "seizures",
+        "seizure",
+        "detention",
+    ]
+)
+_GOODS_BEFORE = frozenset(
+    [
+        "produced",
+        "manufactured",
+        "harvested",
+        "mined",
+        "grown",
+        "made",
+        "processed",
+        "caught",
+        "picked",
+        "cultivated",
+        "assembled",
+        "sewn",
+        "woven",
+        "packed",
+        "imported",
+        "exported",
+        "detained",
+    ]
+)
+_NOUN_TAGS = frozenset({"NN", "NNS"})
+_MODIFIER_TAGS = frozenset({"NN", "NNS", "JJ", "NNP", "HYPH", "VBN", "VBG"})
+_MAX_PHRASE = 6
 _MARKET_NAMES = frozenset({"us", "u.s.", "united states", "america", "usa", "united states of america"})
 _LEGAL_FORM = re.compile(
     r"\b(co|corp|corporation|company|ltd|limited|inc|llc|plc|gmbh|sa|s\.a|bhd|sdn|pte|group|holdings?|"
@@ -48,6 +116,27 @@ _SITE_WORD = re.compile(
 )
 _CONTEXT_TOKENS = 4
 _TENSOR_WIDTH = 96
+# Cue words of the sentence a place is named in: where goods are made, where they are sold, where workers come
+# from. They carry the role in any register, where the contextual vectors learn mostly our own corpus's style.
+_PRODUCTION_CUE = re.compile(
+    r"\b(produc\w*|manufactur\w*|harvest\w*|mined?|mining|grown|grow\w*|farms?|plantations?|estates?|"
+    r"factor(y|ies)|facilit(y|ies)|mills?|vessels?|fishing|processing|processed|made|workers?|labou?r)\b",
+    re.IGNORECASE,
+)
+_MARKET_CUE = re.compile(
+    r"\b(import\w*|export\w*|ports?|entry|market\w*|consumers?|retail\w*|shipped|shipments?|sold|"
+    r"customs|border)\b",
+    re.IGNORECASE,
+)
+_ORIGIN_CUE = re.compile(
+    r"\b(migrants?|recruit\w*|nationals?|citizens?|home|hometowns?|villages?|returned|deport\w*|"
+    r"origin)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+_PLACE_SOURCES = frozenset({"generic:GPE", "generic:LOC", "gazetteer:country", "gazetteer:region"})
+_COMMODITY_SOURCES = frozenset({"trained:COMMODITY", "gazetteer:commodity"})
+_PRODUCER_SOURCES = frozenset({"trained:PRODUCER", "gazetteer:order"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +179,9 @@ def candidates(
     for _id, start, end in order_gazetteer(generic_doc):
         span = generic_doc[start:end]
         propose(span.start_char, span.end_char, "gazetteer:order")
+    for start, end in goods_phrases(generic_doc):
+        span = generic_doc[start:end]
+        propose(span.start_char, span.end_char, "phrase:commodity")
     text = generic_doc.text
     out: list[Candidate] = []
     for (start, end), sources in sorted(proposed.items()):
@@ -103,6 +195,36 @@ def candidates(
             sources.add("gazetteer:market")
         out.append(Candidate(start, end, surface, frozenset(sources)))
     return out
+
+
+def goods_phrases(doc: Doc) -> list[tuple[int, int]]:
+    """Token ranges of noun phrases in the slots where prose names goods; empty without part-of-speech tags."""
+    if not doc.has_annotation("TAG"):
+        return []
+    found: list[tuple[int, int]] = []
+    for token in doc:
+        word = token.lower_
+        if word in ("of", "on") and token.i > 0 and doc[token.i - 1].lower_ in _GOODS_AFTER:
+            end = token.i + 1
+            while end < len(doc) and end - token.i <= _MAX_PHRASE and doc[end].tag_ in _MODIFIER_TAGS:
+                end += 1
+            while end > token.i + 1 and doc[end - 1].tag_ not in _NOUN_TAGS:
+                end -= 1
+            if end > token.i + 1:
+                found.append((token.i + 1, end))
+        elif word in _GOODS_BEFORE and token.tag_ == "VBN":
+            start = token.i
+            while (
+                start > 0
+                and token.i - start < _MAX_PHRASE
+                and doc[start - 1].tag_ in _MODIFIER_TAGS - {"VBN"}
+            ):
+                start -= 1
+            while start < token.i and doc[start].tag_ not in _NOUN_TAGS | {"JJ", "NN"}:
+                start += 1
+            if start < token.i and doc[token.i - 1].tag_ in _NOUN_TAGS:
+                found.append((start, token.i))
+    return found
 
 
 def _token_range(doc: Doc, start: int, end: int) -> tuple[int, int]:
@@ -131,7 +253,49 @@ def _dateline(text: str, start: int, end: int) -> bool:
     )
 
 
-N_FEATURES = len(SOURCES) * 2 + 14 + _TENSOR_WIDTH * 3
+def _sentence_bounds(text: str) -> list[int]:
+    """Character offsets where sentences (or lines) end: enough to ask which candidates share a sentence."""
+    return [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+
+
+_N_SHAPE = 14
+_N_RELATIONAL = 11
+N_FEATURES = len(SOURCES) * 2 + _N_SHAPE + _N_RELATIONAL + _TENSOR_WIDTH * 3
+
+
+def _relational(
+    cands: Sequence[Candidate], text: str, sentence_of: list[int], bounds: list[int]
+) -> NDArray[np.float32]:
+    """What a candidate's sentence and document say about its role: does it share a sentence with goods or a
+    producer, which cue words surround it, and is it the place the document keeps returning to. These read the
+    same in a CBP notice and in an NGO report, where the contextual vectors mostly know our corpus."""
+    out = np.zeros((len(cands), _N_RELATIONAL), dtype=np.float32)
+    places = Counter(c.text.casefold() for c in cands if c.sources & _PLACE_SOURCES)
+    top_place = max(places.values(), default=0)
+    total_places = max(sum(places.values()), 1)
+    by_sentence: dict[int, list[Candidate]] = {}
+    for cand, sentence in zip(cands, sentence_of, strict=True):
+        by_sentence.setdefault(sentence, []).append(cand)
+    for row, (cand, sentence) in enumerate(zip(cands, sentence_of, strict=True)):
+        begin = bounds[sentence - 1] if sentence > 0 else 0
+        sentence_text = text[begin : bounds[sentence]]
+        others = [o for o in by_sentence[sentence] if not (o.start < cand.end and cand.start < o.end)]
+        commodity_gaps = [abs(o.start - cand.start) for o in others if o.sources & _COMMODITY_SOURCES]
+        vector = out[row]
+        vector[0] = float(bool(commodity_gaps))
+        vector[1] = math.log1p(min(commodity_gaps)) / 6 if commodity_gaps else 1.5
+        vector[2] = float(any(o.sources & _PRODUCER_SOURCES or _LEGAL_FORM.search(o.text) for o in others))
+        vector[3] = float(bool(_PRODUCTION_CUE.search(sentence_text)))
+        vector[4] = float(bool(_MARKET_CUE.search(sentence_text)))
+        vector[5] = float(bool(_ORIGIN_CUE.search(sentence_text)))
+        before = text[max(begin, cand.start - 12) : cand.start].casefold().split()
+        vector[6] = float(bool(before) and before[-1] in ("in", "at", "of"))
+        vector[7] = float(bool(before) and before[-1] in ("from",))
+        vector[8] = float(bool(before) and before[-1] in ("to", "into"))
+        count = places.get(cand.text.casefold(), 0)
+        vector[9] = count / total_places
+        vector[10] = float(count > 0 and count == top_place)
+    return out
 
 
 def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np.float32]:
@@ -153,6 +317,9 @@ def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np
     longest = max((c.end - c.start for c in cands), default=0)
     rows = np.zeros((len(cands), N_FEATURES), dtype=np.float32)
     length = max(len(text), 1)
+    bounds = _sentence_bounds(text)
+    sentence_of = [bisect_left(bounds, c.start + 1) for c in cands]
+    relational = _relational(cands, text, sentence_of, bounds)
     for row, cand in enumerate(cands):
         vector = rows[row]
         for source in cand.sources:
@@ -183,8 +350,9 @@ def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np
         vector[base + 11] = float(first_seen[surface.casefold()] == cand.start)
         vector[base + 12] = math.log1p(len(text) / 1000)
         vector[base + 13] = float(len(cand.sources))
+        vector[base + _N_SHAPE : base + _N_SHAPE + _N_RELATIONAL] = relational[row]
         first, last = _token_range(generic_doc, cand.start, cand.end)
-        tensor_base = base + 14
+        tensor_base = base + _N_SHAPE + _N_RELATIONAL
         vector[tensor_base : tensor_base + _TENSOR_WIDTH] = _mean_rows(tensor, first, last)
         vector[tensor_base + _TENSOR_WIDTH : tensor_base + 2 * _TENSOR_WIDTH] = _mean_rows(
             tensor, first - _CONTEXT_TOKENS, first

@@ -9,12 +9,14 @@ import spacy
 from service.config import Settings
 from service.nlp.models.mentions import (
     MENTION_LABELS,
+    GENERIC_EXCLUDE,
     N_FEATURES,
     SOURCES,
     Candidate,
     MentionClassifier,
     candidates,
     decide,
+    goods_phrases,
     mention_features,
 )
 from service.nlp.normalize import EntityNormalizer
@@ -57,7 +59,7 @@ def test_below_threshold_is_dropped() -> None:
 
 @pytest.fixture(scope="module")
 def generic() -> spacy.language.Language:
-    return spacy.load(Settings().spacy_model, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger"])
+    return spacy.load(Settings().spacy_model, exclude=GENERIC_EXCLUDE)
 
 
 def test_candidates_pool_sources_and_features_have_the_declared_width(generic: spacy.language.Language) -> None:
@@ -84,6 +86,43 @@ def test_candidates_pool_sources_and_features_have_the_declared_width(generic: s
     dateline = 2 * len(SOURCES) + 9
     assert features[0, dateline] == 1.0
     assert features[cands.index(by_text["Malaysia"]), dateline] == 0.0
+
+
+def test_goods_phrases_outside_the_vocabulary_become_candidates(generic: spacy.language.Language) -> None:
+    doc = generic(
+        "CBP detained shipments of pearlescent effect pigments. The WRO covers brake calipers manufactured by "
+        "the company. Officials met in Geneva."
+    )
+    phrases = {doc[start:end].text for start, end in goods_phrases(doc)}
+    assert phrases == {"pearlescent effect pigments", "brake calipers"}
+
+
+def test_goods_phrases_need_part_of_speech_tags(generic: spacy.language.Language) -> None:
+    untagged = spacy.blank("en")("Imports of brake calipers were detained.")
+    assert goods_phrases(untagged) == []
+
+
+def test_relational_features_tie_a_place_to_goods_in_its_sentence(generic: spacy.language.Language) -> None:
+    reference = load_reference(Settings().reference_dir)
+    text = "Palm oil produced in Sabah reaches buyers in Chicago.\nThe report was launched in Geneva."
+    doc = generic(text)
+    cands = candidates(
+        None,
+        doc,
+        commodity_matcher(generic, EntityNormalizer.build(reference)),
+        producer_matcher(generic, reference),
+        reference,
+    )
+    cands += [
+        Candidate(text.index("Sabah"), text.index("Sabah") + 5, "Sabah", frozenset({"gazetteer:region"})),
+        Candidate(text.index("Geneva"), text.index("Geneva") + 6, "Geneva", frozenset({"generic:GPE"})),
+    ]
+    features = mention_features(cands, doc)
+    relational = 2 * len(SOURCES) + 14
+    sabah, geneva = features[-2], features[-1]
+    assert sabah[relational] == 1.0  # shares a sentence with "Palm oil"
+    assert geneva[relational] == 0.0
+    assert sabah[relational + 3] == 1.0 and sabah[relational + 6] == 1.0  # production cue, "in Sabah"
 
 
 def test_classifier_refuses_weights_of_another_width(tmp_path: object) -> None:
