@@ -16,6 +16,7 @@ import logging
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
@@ -36,7 +37,7 @@ from service.db.models import (
     SourceType,
     utcnow,
 )
-from service.documents import SubmissionMeta, submit_in_session
+from service.documents import SubmissionMeta, content_race_retry, submit_in_session
 from service.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -227,23 +228,35 @@ def expand_batch(engine: Engine, batch_id: str, settings: Settings) -> Batch:
 
 
 def _store_member(engine: Engine, batch: Batch, member: Member) -> None:
-    with session_scope(engine) as session:
-        document_id = None
-        if member.content is not None:
-            # A batch sent with an API key makes each member that key's submission, for submitters' reads.
-            key_id = batch.actor.removeprefix("apikey:") if batch.actor.startswith("apikey:") else None
-            meta = dataclasses.replace(member.meta, api_key_id=key_id)
-            result = submit_in_session(session, member.content, meta, batch.actor)
-            document_id = result.document.id
-        session.add(
-            BatchItem(
-                batch_id=batch.id,
-                member=member.name[:512],
-                document_id=document_id,
-                error_code=member.error_code,
-                error_message=member.error_message,
+    """Store one member and its place in the batch in one transaction. Another expander of the same batch (the
+    worker resuming it after a crash) may get there first; its row is then kept and this call does nothing."""
+    name = member.name[:512]
+    for attempt in content_race_retry():
+        with attempt, session_scope(engine) as session:
+            stored = session.exec(
+                select(BatchItem.id).where(BatchItem.batch_id == batch.id, BatchItem.member == name)
+            ).first()
+            if stored is not None:
+                return
+            document_id = None
+            if member.content is not None:
+                # A batch sent with an API key makes each member that key's submission, for submitters' reads.
+                key_id = batch.actor.removeprefix("apikey:") if batch.actor.startswith("apikey:") else None
+                meta = dataclasses.replace(member.meta, api_key_id=key_id)
+                result = submit_in_session(session, member.content, meta, batch.actor)
+                document_id = result.document.id
+            session.add(
+                BatchItem(
+                    batch_id=batch.id,
+                    member=name,
+                    document_id=document_id,
+                    error_code=member.error_code,
+                    error_message=member.error_message,
+                )
             )
-        )
+            owner = session.get(Batch, batch.id)
+            if owner is not None:  # progress shows the expansion is alive, so the sweep leaves it alone
+                owner.updated_at = utcnow()
 
 
 def start_folder_batch(engine: Engine, folder: Path, source_type: SourceType, actor: str) -> Batch:
@@ -291,12 +304,17 @@ def finish_folder_batch(engine: Engine, batch_id: str, total: int) -> None:
         audit(session, "batch_expanded", None, batch.actor, batch_id=batch_id, total=total)
 
 
-def resume_batches(engine: Engine, settings: Settings) -> int:
-    """Finish unpacking uploads that a crash interrupted (folder batches resume from the CLI)."""
+def resume_batches(engine: Engine, settings: Settings, idle: timedelta | None = None) -> int:
+    """Finish unpacking uploads that a crash interrupted (folder batches resume from the CLI). Only batches
+    without progress for `idle` (default: the batch_resume_after setting) count as interrupted: one that is
+    still being unpacked by its upload request is left to it."""
+    idle = timedelta(seconds=settings.batch_resume_after_seconds) if idle is None else idle
     with Session(engine) as session:
         pending = session.exec(
             select(Batch.id).where(
-                Batch.status == BatchStatus.EXPANDING.value, col(Batch.archive_sha256).is_not(None)
+                Batch.status == BatchStatus.EXPANDING.value,
+                col(Batch.archive_sha256).is_not(None),
+                col(Batch.updated_at) <= utcnow() - idle,
             )
         ).all()
     resumed = 0

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default=60.0, description="a queued document whose job was sent longer ago than this is sent again"
     )
     job_sweep_seconds: float = Field(default=5.0, description="how often a worker looks for lost jobs")
+    batch_resume_after_seconds: float = Field(
+        default=30.0,
+        description="a batch still unpacking with no progress for this long was interrupted; a worker resumes it",
+    )
     job_max_retries: int = Field(default=5, description="retries of a job after transient failures")
     worker_concurrency: int = Field(default=1, description="jobs one Celery worker runs at once")
     cases_enabled: bool = True

@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from service.audit import audit
 from service.cases import assign_case, store_embedding
@@ -84,8 +86,16 @@ def submit_document(
     engine: Engine, content: bytes, meta: SubmissionMeta, actor: str = "anonymous"
 ) -> SubmitResult:
     """Store the bytes and a submission; a new content is queued for processing, a known one is reused."""
-    with session_scope(engine) as session:
-        return submit_in_session(session, content, meta, actor)
+    for attempt in content_race_retry():
+        with attempt, session_scope(engine) as session:
+            return submit_in_session(session, content, meta, actor)
+    raise AssertionError("unreachable: the retry re-raises")
+
+
+def content_race_retry() -> Retrying:
+    """Blobs and documents are keyed by content hash: when two requests store the same bytes at once, the
+    loser's insert fails on the unique key. Its second attempt finds the winner's rows and reuses them."""
+    return Retrying(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(2), reraise=True)
 
 
 def submit_in_session(session: Session, content: bytes, meta: SubmissionMeta, actor: str) -> SubmitResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -100,7 +101,8 @@ def test_interrupted_unpacking_resumes_without_storing_twice(database_url: str) 
         _store_member(engine, batch, Member(name, members[name], SubmissionMeta(filename=name)))
     assert batch_progress(engine, batch.id).stored == 2
 
-    assert resume_batches(engine, settings) == 1
+    assert resume_batches(engine, settings) == 0, "a batch with recent progress may still be unpacking"
+    assert resume_batches(engine, settings, idle=timedelta(0)) == 1
     progress = batch_progress(engine, batch.id)
     assert (progress.status, progress.total, progress.stored) == ("expanded", 6, 6)
     expand_batch(engine, batch.id, settings)  # a second resumption is a no-op
