@@ -110,3 +110,66 @@ def test_interrupted_unpacking_resumes_without_storing_twice(database_url: str) 
         assert session.exec(select(func.count()).select_from(Document)).one() == 6
         assert session.exec(select(func.count()).select_from(Submission)).one() == 6
     engine.dispose()
+
+
+def test_two_expanders_of_one_batch_store_each_member_once(database_url: str) -> None:
+    """The upload request and a worker's sweep may unpack the same batch at once (the sweep's idle guard makes
+    that rare, a slow machine makes it possible): neither may fail, and each member is stored once."""
+    import threading
+
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    settings = Settings(database_url=database_url)
+    members = {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(24)}
+    content = _zip(members)
+    with session_scope(engine) as session:
+        import hashlib
+
+        digest = hashlib.sha256(content).hexdigest()
+        session.add(Blob(sha256=digest, size=len(content), content=content))
+        session.flush()
+        batch = Batch(kind="zip", archive_sha256=digest, actor="tester")
+        session.add(batch)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def expand() -> None:
+        start.wait()
+        try:
+            expand_batch(engine, batch.id, settings)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=expand) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    progress = batch_progress(engine, batch.id)
+    assert (progress.status, progress.total, progress.stored) == ("expanded", 24, 24)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Document)).one() == 24
+        assert session.exec(select(func.count()).select_from(Submission)).one() == 24
+    engine.dispose()
+
+
+def test_a_member_stored_by_another_expander_is_skipped(database_url: str) -> None:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    content = _zip({"a.txt": REPORT_TEXT.encode()})
+    with session_scope(engine) as session:
+        import hashlib
+
+        digest = hashlib.sha256(content).hexdigest()
+        session.add(Blob(sha256=digest, size=len(content), content=content))
+        session.flush()
+        batch = Batch(kind="zip", archive_sha256=digest, actor="tester")
+        session.add(batch)
+    member = Member("a.txt", REPORT_TEXT.encode(), SubmissionMeta(filename="a.txt"))
+    _store_member(engine, batch, member)
+    _store_member(engine, batch, member)
+    assert batch_progress(engine, batch.id).stored == 1
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).select_from(Submission)).one() == 1
+    engine.dispose()
