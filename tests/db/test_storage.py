@@ -102,6 +102,33 @@ def test_concurrent_claims_give_one_winner(database_url: str) -> None:
     engine.dispose()
 
 
+def test_the_same_bytes_submitted_at_once_make_one_document(database_url: str) -> None:
+    """Two uploads of one file racing on the content-hash keys: both succeed, as two submissions of one
+    document (the loser's insert fails on the unique key and is retried against the winner's rows)."""
+    engine = _engine(database_url)
+    content = b"one report, sent twice at the same moment " * 20
+    start = threading.Barrier(8)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        start.wait()
+        try:
+            results.append(submit_document(engine, content, SubmissionMeta(filename="same.txt")).document.id)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(results) == 8 and len(set(results)) == 1
+    assert len(get_submissions(engine, results[0])) == 8
+    engine.dispose()
+
+
 def test_stale_processing_is_requeued(database_url: str) -> None:
     from datetime import timedelta
 
