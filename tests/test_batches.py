@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import threading
 import zipfile
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from service.batches import (
@@ -32,6 +35,17 @@ def _zip(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def _stored_zip_batch(engine: Engine, content: bytes) -> Batch:
+    """What an upload leaves before unpacking starts (or what a crash leaves): the archive and its batch row."""
+    digest = hashlib.sha256(content).hexdigest()
+    with session_scope(engine) as session:
+        session.add(Blob(sha256=digest, size=len(content), content=content))
+        session.flush()
+        batch = Batch(kind="zip", archive_sha256=digest, actor="tester")
+        session.add(batch)
+    return batch
 
 
 def test_zip_batch_stores_members_and_rejects_oversized_ones(database_url: str) -> None:
@@ -89,14 +103,7 @@ def test_interrupted_unpacking_resumes_without_storing_twice(database_url: str) 
     members = {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(6)}
     content = _zip(members)
     # What a crash after two members leaves behind: the upload, the batch row and two stored members.
-    with session_scope(engine) as session:
-        import hashlib
-
-        digest = hashlib.sha256(content).hexdigest()
-        session.add(Blob(sha256=digest, size=len(content), content=content))
-        session.flush()
-        batch = Batch(kind="zip", archive_sha256=digest, actor="tester")
-        session.add(batch)
+    batch = _stored_zip_batch(engine, content)
     for name in ("doc0.txt", "doc1.txt"):
         _store_member(engine, batch, Member(name, members[name], SubmissionMeta(filename=name)))
     assert batch_progress(engine, batch.id).stored == 2
@@ -115,21 +122,12 @@ def test_interrupted_unpacking_resumes_without_storing_twice(database_url: str) 
 def test_two_expanders_of_one_batch_store_each_member_once(database_url: str) -> None:
     """The upload request and a worker's sweep may unpack the same batch at once (the sweep's idle guard makes
     that rare, a slow machine makes it possible): neither may fail, and each member is stored once."""
-    import threading
-
     upgrade_database(database_url)
     engine = make_engine(database_url)
     settings = Settings(database_url=database_url)
     members = {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(24)}
     content = _zip(members)
-    with session_scope(engine) as session:
-        import hashlib
-
-        digest = hashlib.sha256(content).hexdigest()
-        session.add(Blob(sha256=digest, size=len(content), content=content))
-        session.flush()
-        batch = Batch(kind="zip", archive_sha256=digest, actor="tester")
-        session.add(batch)
+    batch = _stored_zip_batch(engine, content)
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -158,14 +156,7 @@ def test_a_member_stored_by_another_expander_is_skipped(database_url: str) -> No
     upgrade_database(database_url)
     engine = make_engine(database_url)
     content = _zip({"a.txt": REPORT_TEXT.encode()})
-    with session_scope(engine) as session:
-        import hashlib
-
-        digest = hashlib.sha256(content).hexdigest()
-        session.add(Blob(sha256=digest, size=len(content), content=content))
-        session.flush()
-        batch = Batch(kind="zip", archive_sha256=digest, actor="tester")
-        session.add(batch)
+    batch = _stored_zip_batch(engine, content)
     member = Member("a.txt", REPORT_TEXT.encode(), SubmissionMeta(filename="a.txt"))
     _store_member(engine, batch, member)
     _store_member(engine, batch, member)

@@ -62,20 +62,25 @@ def generic() -> spacy.language.Language:
     return spacy.load(Settings().spacy_model, exclude=GENERIC_EXCLUDE)
 
 
-def test_candidates_pool_sources_and_features_have_the_declared_width(generic: spacy.language.Language) -> None:
+def _gazetteer_candidates(generic: spacy.language.Language, doc: spacy.tokens.Doc) -> list[Candidate]:
+    """Candidates without a corpus recogniser: the pretrained pipeline's and the gazetteers'."""
     reference = load_reference(Settings().reference_dir)
-    text = (
-        "KUALA LUMPUR — Workers at Top Glove Corporation Bhd factories in Klang, Malaysia made gloves "
-        "for export, Anna Tan said."
-    )
-    doc = generic(text)
-    cands = candidates(
+    return candidates(
         None,
         doc,
         commodity_matcher(generic, EntityNormalizer.build(reference)),
         producer_matcher(generic, reference),
         reference,
     )
+
+
+def test_candidates_pool_sources_and_features_have_the_declared_width(generic: spacy.language.Language) -> None:
+    text = (
+        "KUALA LUMPUR — Workers at Top Glove Corporation Bhd factories in Klang, Malaysia made gloves "
+        "for export, Anna Tan said."
+    )
+    doc = generic(text)
+    cands = _gazetteer_candidates(generic, doc)
     by_text = {c.text: c for c in cands}
     assert "gazetteer:order" in by_text["Top Glove Corporation Bhd"].sources
     assert "gazetteer:commodity" in by_text["gloves"].sources
@@ -103,16 +108,9 @@ def test_goods_phrases_need_part_of_speech_tags(generic: spacy.language.Language
 
 
 def test_relational_features_tie_a_place_to_goods_in_its_sentence(generic: spacy.language.Language) -> None:
-    reference = load_reference(Settings().reference_dir)
     text = "Palm oil produced in Sabah reaches buyers in Chicago.\nThe report was launched in Geneva."
     doc = generic(text)
-    cands = candidates(
-        None,
-        doc,
-        commodity_matcher(generic, EntityNormalizer.build(reference)),
-        producer_matcher(generic, reference),
-        reference,
-    )
+    cands = _gazetteer_candidates(generic, doc)
     cands += [
         Candidate(text.index("Sabah"), text.index("Sabah") + 5, "Sabah", frozenset({"gazetteer:region"})),
         Candidate(text.index("Geneva"), text.index("Geneva") + 6, "Geneva", frozenset({"generic:GPE"})),
