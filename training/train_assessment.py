@@ -407,7 +407,11 @@ def tiers_of(bar: NDArray[np.float64], conclusive: NDArray[np.float64]) -> NDArr
 
 def metrics(fitted: Fitted, split: Split) -> dict[str, float]:
     bar, conclusive = fitted.predict(split)
-    predicted = tiers_of(bar, conclusive)
+    return scored(bar, tiers_of(bar, conclusive), split)
+
+
+def scored(bar: NDArray[np.float64], predicted: NDArray[np.str_], split: Split) -> dict[str, float]:
+    """Tier accuracy, WRO-bar AUC and ECE over the split and its government-register slice, and the key."""
     out: dict[str, float] = {}
     for prefix, mask in (("", np.ones(len(split.tiers), dtype=bool)), ("gov_", split.government)):
         labels = [bool(v) for v in split.bar[mask]]
@@ -437,16 +441,8 @@ def rules_baseline(splits: dict[str, list[dict[str, Any]]], dev: Split) -> dict[
     rules = Pipeline.load(Settings(pipeline="rules"))
     docs = splits["dev"]
     analyses = list(rules.analyze_many([(d["id"], d["text"], d["language"]) for d in docs]))
-    bar = np.array([a.assessment.score for a in analyses])
-    predicted = np.array([a.assessment.tier for a in analyses])
-    out: dict[str, float] = {}
-    for prefix, mask in (("", np.ones(len(docs), dtype=bool)), ("gov_", dev.government)):
-        labels = [bool(v) for v in dev.bar[mask]]
-        out[f"{prefix}tier_accuracy"] = round(float(np.mean(predicted[mask] == dev.tiers[mask])), 3)
-        out[f"{prefix}wro_bar_auc"] = round(float(roc_auc(list(bar[mask]), labels) or 0.0), 3)
-        out[f"{prefix}wro_bar_ece"] = round(expected_calibration_error(list(bar[mask]), labels), 3)
-    out["key"] = selection_key(out)
-    return out
+    bar = np.array([a.assessment.score for a in analyses], dtype=np.float64)
+    return scored(bar, np.array([a.assessment.tier for a in analyses]), dev)
 
 
 def _cache_path(manifest: ModelManifest, extra: list[Path] | None) -> Path:
@@ -520,11 +516,10 @@ def main() -> int:
         rows[variant.name] = {"C": c, **m}
     print(table(rows))
     eligible = [v for v in VARIANTS if v.kind == "logistic"]
-    preferred = max(eligible, key=lambda v: (rows[v.name]["key"], -rows[v.name]["wro_bar_ece"]))
-    print(f"selection key prefers {preferred.name}; it ships")
+    variant = max(eligible, key=lambda v: (rows[v.name]["key"], -rows[v.name]["wro_bar_ece"]))
+    print(f"selection key prefers {variant.name}; it ships")
     if args.compare_only:
         return 0
-    variant = preferred
     final = fit(variant, Split.join(data["train"], data["dev"]), chosen_c[variant.name])
     model = AssessmentModel(
         mean=final.mean,

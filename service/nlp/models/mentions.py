@@ -133,6 +133,7 @@ _ORIGIN_CUE = re.compile(
     r"origin)\b",
     re.IGNORECASE,
 )
+_SENTENCE_CUES = (_PRODUCTION_CUE, _MARKET_CUE, _ORIGIN_CUE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _PLACE_SOURCES = frozenset({"generic:GPE", "generic:LOC", "gazetteer:country", "gazetteer:region"})
 _COMMODITY_SOURCES = frozenset({"trained:COMMODITY", "gazetteer:commodity"})
@@ -276,18 +277,19 @@ def _relational(
     by_sentence: dict[int, list[Candidate]] = {}
     for cand, sentence in zip(cands, sentence_of, strict=True):
         by_sentence.setdefault(sentence, []).append(cand)
+    cues: dict[int, list[float]] = {}  # production, market, origin cue words in each sentence
+    for sentence in by_sentence:
+        sentence_text = text[bounds[sentence - 1] if sentence > 0 else 0 : bounds[sentence]]
+        cues[sentence] = [float(bool(cue.search(sentence_text))) for cue in _SENTENCE_CUES]
     for row, (cand, sentence) in enumerate(zip(cands, sentence_of, strict=True)):
         begin = bounds[sentence - 1] if sentence > 0 else 0
-        sentence_text = text[begin : bounds[sentence]]
         others = [o for o in by_sentence[sentence] if not (o.start < cand.end and cand.start < o.end)]
         commodity_gaps = [abs(o.start - cand.start) for o in others if o.sources & _COMMODITY_SOURCES]
         vector = out[row]
         vector[0] = float(bool(commodity_gaps))
         vector[1] = math.log1p(min(commodity_gaps)) / 6 if commodity_gaps else 1.5
         vector[2] = float(any(o.sources & _PRODUCER_SOURCES or _LEGAL_FORM.search(o.text) for o in others))
-        vector[3] = float(bool(_PRODUCTION_CUE.search(sentence_text)))
-        vector[4] = float(bool(_MARKET_CUE.search(sentence_text)))
-        vector[5] = float(bool(_ORIGIN_CUE.search(sentence_text)))
+        vector[3:6] = cues[sentence]
         before = text[max(begin, cand.start - 12) : cand.start].casefold().split()
         vector[6] = float(bool(before) and before[-1] in ("in", "at", "of"))
         vector[7] = float(bool(before) and before[-1] in ("from",))
