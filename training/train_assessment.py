@@ -67,7 +67,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "assessment-5"
+VERSION = "assessment-6"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 ORIGINAL = (
