@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import zipfile
 from datetime import timedelta
 
@@ -27,6 +26,7 @@ from service.db.engine import make_engine, session_scope, upgrade_database
 from service.db.models import Batch, BatchStatus, Blob, Document, SourceType, Submission
 from service.documents import SubmissionMeta
 from tests.ingest.samples import REPORT_TEXT
+from tests.threads import run_at_once
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -128,22 +128,7 @@ def test_two_expanders_of_one_batch_store_each_member_once(database_url: str) ->
     members = {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(24)}
     content = _zip(members)
     batch = _stored_zip_batch(engine, content)
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def expand() -> None:
-        start.wait()
-        try:
-            expand_batch(engine, batch.id, settings)
-        except BaseException as exc:  # collected for the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=expand) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert errors == []
+    assert run_at_once(lambda: expand_batch(engine, batch.id, settings), 2, timeout=120) == []
     progress = batch_progress(engine, batch.id)
     assert (progress.status, progress.total, progress.stored) == ("expanded", 24, 24)
     with Session(engine) as session:

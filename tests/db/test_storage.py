@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from service.config import Settings
 from service.db.engine import make_engine, upgrade_database
 from service.db.models import DocumentStatus, SourceType
@@ -22,6 +20,7 @@ from service.documents import (
 )
 from service.nlp.pipeline import Pipeline
 from tests.ingest.samples import REPORT_TEXT, pdf_bytes
+from tests.threads import run_at_once
 
 
 def _engine(url: str):  # type: ignore[no-untyped-def]
@@ -87,17 +86,7 @@ def test_concurrent_claims_give_one_winner(database_url: str) -> None:
     engine = _engine(database_url)
     doc = submit_document(engine, b"one document claimed by many workers", SubmissionMeta()).document
     wins: list[bool] = []
-    barrier = threading.Barrier(6)
-
-    def contend() -> None:
-        barrier.wait()
-        wins.append(claim_document(engine, doc.id))
-
-    threads = [threading.Thread(target=contend) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert run_at_once(lambda: wins.append(claim_document(engine, doc.id)), 6, timeout=60) == []
     assert sorted(wins) == [False] * 5 + [True]
     engine.dispose()
 
@@ -107,23 +96,12 @@ def test_the_same_bytes_submitted_at_once_make_one_document(database_url: str) -
     document (the loser's insert fails on the unique key and is retried against the winner's rows)."""
     engine = _engine(database_url)
     content = b"one report, sent twice at the same moment " * 20
-    start = threading.Barrier(8)
     results: list[str] = []
-    errors: list[BaseException] = []
 
     def submit() -> None:
-        start.wait()
-        try:
-            results.append(submit_document(engine, content, SubmissionMeta(filename="same.txt")).document.id)
-        except BaseException as exc:  # collected for the assertion below
-            errors.append(exc)
+        results.append(submit_document(engine, content, SubmissionMeta(filename="same.txt")).document.id)
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    assert run_at_once(submit, 8, timeout=60) == []
     assert len(results) == 8 and len(set(results)) == 1
     assert len(get_submissions(engine, results[0])) == 8
     engine.dispose()
