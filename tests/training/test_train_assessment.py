@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from service.config import REPO_ROOT
 from service.nlp.models.assessment import BAR_SIGNS, CANDIDATE_FACTORS, AssessmentModel
-from training.train_assessment import VARIANTS, fit_logistic
+from training.train_assessment import VARIANTS, count_insensitive, fit_logistic
 
 
 def _data() -> tuple[NDArray[np.float64], NDArray[np.int8]]:
@@ -59,6 +59,14 @@ def test_shipped_model_is_the_variant_it_names() -> None:
     for name, weight in zip(model.factors, model.bar_weights, strict=True):
         if variant.constrained:
             assert weight * BAR_SIGNS[name] >= -1e-9, name
+
+
+def test_raw_count_variants_are_comparison_only() -> None:
+    by_name = {v.name: v for v in VARIANTS}
+    assert not count_insensitive(by_name["logistic-1"])
+    assert not count_insensitive(by_name["logcount-signed"])
+    assert count_insensitive(by_name["count-free"])
+    assert count_insensitive(by_name["hybrid-signed-findingcue"])
 
 
 def test_model_trained_on_other_factors_is_refused(tmp_path: Path) -> None:
