@@ -55,6 +55,7 @@ def test_shipped_model_is_the_variant_it_names() -> None:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     variant = next(v for v in VARIANTS if v.name == meta["variant"])
     assert model.factors == variant.factors
+    assert count_insensitive(variant), "a variant reading raw indicator counts may not ship"
     assert (meta["sign_constraints"] is not None) == variant.constrained
     for name, weight in zip(model.factors, model.bar_weights, strict=True):
         if variant.constrained:

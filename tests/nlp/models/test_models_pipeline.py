@@ -83,6 +83,21 @@ DOMESTIC_SERVITUDE = (
     "without pay as a nanny and housekeeper, and threatened to have her arrested if she left."
 )
 
+# Terse texts that meet the WRO bar on an order or a government finding, not on a list of abuses (DOMAIN.md:
+# "a WRO in force", "a specific commodity from a specific region, from a government action").
+TERSE_ORDER = (
+    "CBP issues Withhold Release Order on seafood from the Hai Long 27. "
+    "U.S. Customs and Border Protection today issued a Withhold Release Order against tuna and swordfish "
+    "harvested by the fishing vessel Hai Long 27, based on information that reasonably indicates the use of "
+    "forced labor. Effective immediately, CBP personnel at all U.S. ports of entry will detain seafood "
+    "harvested by the vessel."
+)
+TERSE_REGION = (
+    "The Department of Labor has added cotton from Turkmenistan to its List of Goods Produced by Child Labor or "
+    "Forced Labor. The government compels public-sector employees, including teachers and doctors, to pick "
+    "cotton during the annual harvest under threat of dismissal."
+)
+
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
@@ -93,8 +108,26 @@ DOMESTIC_SERVITUDE = (
         (MODIFICATION_NOTICE, "insufficient"),
         (COMPANY_STATEMENT, "insufficient"),
         (DOMESTIC_SERVITUDE, "insufficient"),
+        pytest.param(
+            TERSE_ORDER,
+            "reasonable",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known failure mode (models/README.md): an order notice naming no place scores below the "
+                "bar, because nearly every written reasonable document names one",
+            ),
+        ),
+        (TERSE_REGION, "reasonable"),
     ],
-    ids=["finding", "revocation", "modification", "company-statement", "domestic-servitude"],
+    ids=[
+        "finding",
+        "revocation",
+        "modification",
+        "company-statement",
+        "domestic-servitude",
+        "terse-order",
+        "terse-region",
+    ],
 )
 def test_models_assessment_tiers(models_pipeline: Pipeline, text: str, tier: str) -> None:
     assessment = models_pipeline.analyze("t", text).assessment
