@@ -77,6 +77,7 @@ class Recipe:
     c: float = 2.0
     head: str = "linear"  # or "mlp": one ReLU layer of MLP_HIDDEN units shared by the 11 outputs
     policy_veto: bool = True  # see IndicatorModel.policy_veto
+    cue_gated_discount: bool = False  # see IndicatorModel.cue_gated_discount
 
 
 RECIPES = [
@@ -97,6 +98,20 @@ RECIPES = [
     Recipe("MLP head", head="mlp"),
     Recipe(
         "MLP head, wide context + hard negatives x3", context="wide", hard_negative_weight=3.0, head="mlp"
+    ),
+    # Added in the eighth round, before their runs: the status head's negated/remediated readings need a cue.
+    Recipe(
+        "wide context + hard negatives x3, cue-gated discounts",
+        context="wide",
+        hard_negative_weight=3.0,
+        cue_gated_discount=True,
+    ),
+    Recipe(
+        "MLP head, wide context + hard negatives x3, cue-gated discounts",
+        context="wide",
+        hard_negative_weight=3.0,
+        head="mlp",
+        cue_gated_discount=True,
     ),
 ]
 # The MLP's settings, fixed before its runs (not tuned): hidden units, epochs, batch, learning rate, weight decay,
@@ -128,6 +143,7 @@ def empty_model(recipe: Recipe, n_features: int) -> IndicatorModel:
         rules_weight=RULES_WEIGHT,
         context=recipe.context,
         policy_veto=recipe.policy_veto,
+        cue_gated_discount=recipe.cue_gated_discount,
     )
 
 

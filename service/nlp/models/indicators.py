@@ -132,13 +132,20 @@ class IndicatorModel:
     rules_weight: float = 0.0  # share of the rules baseline's document score in the document score
     context: str = "neighbours"  # see CONTEXTS
     policy_veto: bool = False  # a policy or supplier-rule sentence (evidence_status.is_policy) is hypothetical
+    # The head's negated or remediated reading needs an explicit scoped cue (evidence_status) to stand.
+    cue_gated_discount: bool = False
     hidden_weights: NDArray[np.float64] | None = None  # (features, hidden units): an MLP's ReLU layer, if any
     hidden_bias: NDArray[np.float64] | None = None
 
     def sentence_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
         """The status head's reading of each sentence; with `rules_veto`, an explicit negation or remediation
         cue (scoped, see evidence_status) overrides a head that reads the sentence as evidence, and with
-        `policy_veto` so does a policy's or supplier rule's voice."""
+        `policy_veto` so does a policy's or supplier rule's voice.
+
+        With `cue_gated_discount` the override runs the other way too: restriction of movement is told in
+        negative words ("stopped them from leaving", "not allowed ashore"), and the head, which has seen many
+        denials about leaving, reads such sentences as negated. Without a scoped negation or remediation cue,
+        the sentence takes the cue reading instead (affirmed, reported, first-hand or hypothetical)."""
         statuses = [STATUS_CLASSES[s] for s in self.status_probabilities(features).argmax(axis=1)]
         if self.rules_veto:
             for i, text in enumerate(texts):
@@ -148,6 +155,11 @@ class IndicatorModel:
                         statuses[i] = cue
                     elif self.policy_veto and is_policy(text):
                         statuses[i] = "hypothetical"
+                elif self.cue_gated_discount and statuses[i] in ("negated", "remediated"):
+                    cue = classify_status(text)
+                    if cue not in ("negated", "remediated"):
+                        policy = self.policy_veto and is_policy(text)
+                        statuses[i] = "hypothetical" if policy else cue
         return statuses
 
     @classmethod
@@ -170,6 +182,7 @@ class IndicatorModel:
                 rules_weight=float(meta.get("rules_weight", 0.0)),
                 context=str(meta.get("context", "neighbours")),
                 policy_veto=bool(meta.get("policy_veto", False)),
+                cue_gated_discount=bool(meta.get("cue_gated_discount", False)),
                 hidden_weights=arrays["hidden_weights"] if hidden else None,
                 hidden_bias=arrays["hidden_bias"] if hidden else None,
             )
@@ -191,7 +204,7 @@ class IndicatorModel:
         meta = {"version": self.version, "use_lexicon": self.use_lexicon, "rules_veto": self.rules_veto,
                 "aggregation": self.aggregation, "aggregation_param": self.aggregation_param,
                 "rules_weight": self.rules_weight, "context": self.context,
-            "policy_veto": self.policy_veto,
+            "policy_veto": self.policy_veto, "cue_gated_discount": self.cue_gated_discount,
                 "labels": list(INDICATOR_IDS),
                 "status_classes": list(STATUS_CLASSES), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -107,3 +107,21 @@ def test_policy_veto_overrides_a_head_that_reads_a_policy_as_evidence() -> None:
     assert m.sentence_statuses(x, texts) == ["first_hand", "first_hand"]
     m.policy_veto = True
     assert m.sentence_statuses(x, texts) == ["hypothetical", "first_hand"]
+
+
+def test_cue_gate_keeps_a_head_negation_only_with_a_scoped_cue() -> None:
+    m = model(hidden=None)
+    m.rules_veto = True
+    m.status_weights = np.zeros_like(m.status_weights)
+    m.status_bias = np.where(np.array(STATUS_CLASSES) == "negated", 5.0, 0.0)  # the head says negated
+    texts = [
+        "Guards at the gate stopped them from leaving the plantation.",
+        "Workers at the mill come and go freely.",
+        "Bright Rubber returned all passports to its workers in March.",
+        "CBP found that the crew were confined to the vessel for months.",
+    ]
+    x = np.zeros((4, 6), dtype=np.float32)
+    assert m.sentence_statuses(x, texts) == ["negated"] * 4
+    m.cue_gated_discount = True
+    # A cue of either kind backs the head's discount, which stands as the head read it.
+    assert m.sentence_statuses(x, texts) == ["affirmed", "negated", "negated", "reported"]
