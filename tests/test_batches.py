@@ -37,8 +37,14 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _stored_zip_batch(engine: Engine, content: bytes) -> Batch:
+def _numbered_reports(count: int) -> dict[str, bytes]:
+    """Archive members that differ, so each is stored as its own document."""
+    return {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(count)}
+
+
+def _stored_zip_batch(engine: Engine, members: dict[str, bytes]) -> Batch:
     """What an upload leaves before unpacking starts (or what a crash leaves): the archive and its batch row."""
+    content = _zip(members)
     digest = hashlib.sha256(content).hexdigest()
     with session_scope(engine) as session:
         session.add(Blob(sha256=digest, size=len(content), content=content))
@@ -100,10 +106,9 @@ def test_interrupted_unpacking_resumes_without_storing_twice(database_url: str) 
     upgrade_database(database_url)
     engine = make_engine(database_url)
     settings = Settings(database_url=database_url)
-    members = {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(6)}
-    content = _zip(members)
+    members = _numbered_reports(6)
     # What a crash after two members leaves behind: the upload, the batch row and two stored members.
-    batch = _stored_zip_batch(engine, content)
+    batch = _stored_zip_batch(engine, members)
     for name in ("doc0.txt", "doc1.txt"):
         _store_member(engine, batch, Member(name, members[name], SubmissionMeta(filename=name)))
     assert batch_progress(engine, batch.id).stored == 2
@@ -125,9 +130,7 @@ def test_two_expanders_of_one_batch_store_each_member_once(database_url: str) ->
     upgrade_database(database_url)
     engine = make_engine(database_url)
     settings = Settings(database_url=database_url)
-    members = {f"doc{i}.txt": f"{REPORT_TEXT} Report number {i}.".encode() for i in range(24)}
-    content = _zip(members)
-    batch = _stored_zip_batch(engine, content)
+    batch = _stored_zip_batch(engine, _numbered_reports(24))
     assert run_at_once(lambda: expand_batch(engine, batch.id, settings), 2, timeout=120) == []
     progress = batch_progress(engine, batch.id)
     assert (progress.status, progress.total, progress.stored) == ("expanded", 24, 24)
@@ -140,8 +143,7 @@ def test_two_expanders_of_one_batch_store_each_member_once(database_url: str) ->
 def test_a_member_stored_by_another_expander_is_skipped(database_url: str) -> None:
     upgrade_database(database_url)
     engine = make_engine(database_url)
-    content = _zip({"a.txt": REPORT_TEXT.encode()})
-    batch = _stored_zip_batch(engine, content)
+    batch = _stored_zip_batch(engine, {"a.txt": REPORT_TEXT.encode()})
     member = Member("a.txt", REPORT_TEXT.encode(), SubmissionMeta(filename="a.txt"))
     _store_member(engine, batch, member)
     _store_member(engine, batch, member)

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 
 def run_at_once(target: Callable[[], object], count: int, timeout: float) -> list[BaseException]:
-    """Run `target` in `count` threads released together; the exceptions they raised, for the test to assert on."""
+    """Run `target` in `count` threads released together; the exceptions they raised, for the test to assert on.
+    A thread still running after `timeout` counts as a `TimeoutError`, so a hang cannot pass as success."""
     start = threading.Barrier(count)
     errors: list[BaseException] = []
 
@@ -23,4 +24,5 @@ def run_at_once(target: Callable[[], object], count: int, timeout: float) -> lis
         thread.start()
     for thread in threads:
         thread.join(timeout)
-    return errors
+    hung = sum(thread.is_alive() for thread in threads)
+    return errors + [TimeoutError(f"thread still running after {timeout} s") for _ in range(hung)]
