@@ -39,7 +39,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT
-from service.contract import INDICATOR_IDS, PRESENT_STATUSES
+from service.contract import INDICATOR_IDS
 from service.nlp.models.encoder import SentenceEncoder
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel
 from service.nlp.rules.indicators import rules_scores
@@ -55,7 +55,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "indicators-minilm-10"
+VERSION = "indicators-minilm-11"
 # The document vote chosen for version 2 (training/compare_aggregation.py), kept for every recipe.
 AGGREGATION, AGGREGATION_PARAM, RULES_WEIGHT = "min_evidence", 0.5, 0.3
 FIRE_RATE_TOLERANCE = 0.01
@@ -78,6 +78,8 @@ class Recipe:
     head: str = "linear"  # or "mlp": one ReLU layer of MLP_HIDDEN units shared by the 11 outputs
     policy_veto: bool = True  # see IndicatorModel.policy_veto
     cue_gated_discount: bool = False  # see IndicatorModel.cue_gated_discount
+    status_gate: str = "argmax"  # see IndicatorModel.head_statuses
+    status_cue_features: bool = False  # see IndicatorModel.status_inputs
 
 
 RECIPES = [
@@ -113,6 +115,36 @@ RECIPES = [
         head="mlp",
         cue_gated_discount=True,
     ),
+    # Added in the ninth round, before their runs: counts-or-not decided on summed status mass.
+    Recipe(
+        "MLP head, wide context + hard negatives x3, status mass gate",
+        context="wide",
+        hard_negative_weight=3.0,
+        head="mlp",
+        status_gate="mass",
+    ),
+    Recipe(
+        "MLP head, wide context + hard negatives x3, soft status mass",
+        context="wide",
+        hard_negative_weight=3.0,
+        head="mlp",
+        status_gate="mass_soft",
+    ),
+    Recipe(
+        "MLP head, wide context + hard negatives x3, cue features in the status head",
+        context="wide",
+        hard_negative_weight=3.0,
+        head="mlp",
+        status_cue_features=True,
+    ),
+    Recipe(
+        "MLP head, wide context + hard negatives x3, status cue features + mass gate",
+        context="wide",
+        hard_negative_weight=3.0,
+        head="mlp",
+        status_gate="mass",
+        status_cue_features=True,
+    ),
 ]
 # The MLP's settings, fixed before its runs (not tuned): hidden units, epochs, batch, learning rate, weight decay,
 # dropout and seed.
@@ -144,6 +176,8 @@ def empty_model(recipe: Recipe, n_features: int) -> IndicatorModel:
         context=recipe.context,
         policy_veto=recipe.policy_veto,
         cue_gated_discount=recipe.cue_gated_discount,
+        status_gate=recipe.status_gate,
+        status_cue_features=recipe.status_cue_features,
     )
 
 
@@ -243,7 +277,9 @@ def train_recipe(encoder: SentenceEncoder, train: SentenceSet, recipe: Recipe) -
         model.hidden_weights, model.hidden_bias, model.weights, model.bias = fit_mlp(x, train, recipe)
     else:
         model.weights, model.bias = fit_heads(x, train, recipe)
-    model.status_weights, model.status_bias = fit_status(x, train.status, recipe.c)
+    model.status_weights, model.status_bias = fit_status(
+        model.status_inputs(x, train.texts), train.status, recipe.c
+    )
     return model
 
 
@@ -260,10 +296,9 @@ class DevScores:
 def dev_scores(model: IndicatorModel, encoder: SentenceEncoder, data: SentenceSet) -> DevScores:
     x = set_features(model, encoder, data)
     probs = model.sentence_probabilities(x)
-    statuses = model.sentence_statuses(x, data.texts)
-    counted = np.array([s in PRESENT_STATUSES for s in statuses], dtype=np.float64)
-    effective = probs * counted[:, None]
-    lexicon = model.lexicon_matrix([], x) * counted[:, None]
+    statuses, weight = model.sentence_weights(x, data.texts)
+    effective = probs * weight[:, None]
+    lexicon = model.lexicon_matrix([], x) * (weight > 0)[:, None]
     labelled = [i for i, s in enumerate(data.status) if s is not None]
     status_accuracy = float(np.mean([statuses[i] == data.status[i] for i in labelled]))
     discounted = (data.mentioned == 1) & (data.labels == 0)

@@ -38,8 +38,11 @@ _REMEDIATED = re.compile(
     r"replaced)|lifted|revok\w*|modif(y|ied|ies|ication)|compensat\w*|paid back|back pay|back wages)\b",
     re.IGNORECASE,
 )
+# Modal "may" only in lower case: "in May" is a month. "Would not" and "would never" tell a refusal in the past
+# ("the captain would not let us ashore"), not a condition; a conditional one brings its own "if".
 _HYPOTHETICAL = re.compile(
-    r"\b(prohibit\w*|polic(y|ies)|code of conduct|must not|must never|shall not|should|may|might|would|"
+    r"\b(prohibit\w*|polic(y|ies)|code of conduct|must not|must never|shall not|should|(?-i:may)|might|"
+    r"would(?!\s+(not|never)\b|n't)|"
     r"could(?! not|n't)|risk\w*|if|whether|require[sd]?|zero[- ]tolerance|commit\w*|pledge\w*|"
     r"indicators? (include|of forced labou?r (include|are))|such as|defined as|definition|can (include|lead)|"
     r"for example|common in|widespread in|vulnerable to|guidance|we expect|expect(s|ed)? suppliers|forbid\w*|"
@@ -87,3 +90,26 @@ def classify_status(sentence: str) -> EvidenceStatus:
 def is_policy(sentence: str) -> bool:
     """The sentence states a policy or a rule for suppliers rather than describing what happened to workers."""
     return bool(_POLICY.search(sentence))
+
+
+_PLAIN_NEGATION = re.compile(
+    r"\b(not|never|no|none|nobody|nothing|without|n't|cannot)\b|n't\b", re.IGNORECASE
+)
+# The cue patterns as separate signals, in this order, for a learned status head to weigh (STATUS_CUE_NAMES).
+# `plain_negation` is any negation word, scoped or not: the head can learn when one denies and when it tells the
+# abuse ("were not allowed to leave").
+STATUS_CUE_NAMES = (
+    "remediated",
+    "negated",
+    "hypothetical",
+    "policy",
+    "reported",
+    "first_hand",
+    "plain_negation",
+)
+_CUE_PATTERNS = (_REMEDIATED, _NEGATED, _HYPOTHETICAL, _POLICY, _REPORTED, _FIRST_HAND, _PLAIN_NEGATION)
+
+
+def status_cues(sentence: str) -> tuple[bool, ...]:
+    """Which cue patterns match the sentence, in STATUS_CUE_NAMES order."""
+    return tuple(bool(pattern.search(sentence)) for pattern in _CUE_PATTERNS)

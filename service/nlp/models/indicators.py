@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
 from service.labels import EVIDENCE_STATUSES
-from service.nlp.evidence_status import classify_status, is_policy
+from service.nlp.evidence_status import STATUS_CUE_NAMES, classify_status, is_policy, status_cues
 from service.nlp.models.encoder import with_context
 from service.nlp.rules.indicators import lexicon_hits, tag_indicators
 from service.nlp.sentences import Sentence
@@ -32,6 +32,8 @@ AGGREGATIONS = ("max", "noisy_or", "topk_mean", "length_discount", "min_evidence
 # `wide` adds the mean of the sentences up to 3 away and the mean of the whole document.
 CONTEXTS = ("neighbours", "wide")
 WIDE_WINDOW = 3
+# How the status head decides whether a sentence counts (see `IndicatorModel.sentence_weights`).
+STATUS_GATES = ("argmax", "mass", "mass_soft")
 
 
 def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -136,17 +138,51 @@ class IndicatorModel:
     cue_gated_discount: bool = False
     hidden_weights: NDArray[np.float64] | None = None  # (features, hidden units): an MLP's ReLU layer, if any
     hidden_bias: NDArray[np.float64] | None = None
+    status_gate: str = "argmax"  # see STATUS_GATES and `sentence_weights`
+    # The status head also reads the cue patterns (evidence_status.status_cues) as features.
+    status_cue_features: bool = False
+
+    def head_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
+        """The status head's own reading of each sentence, before any cue overrides it.
+
+        `argmax` takes the likeliest of the six statuses. Whether a sentence counts is a two-way question, though,
+        and the three counting statuses split their mass three ways: a sentence read as 0.3 affirmed, 0.2
+        first-hand, 0.15 reported and 0.35 negated is mostly evidence, yet argmax calls it negated. `mass` and
+        `mass_soft` first decide counts-or-not on the summed mass of each side, then take the likeliest status on
+        the winning side."""
+        probabilities = self.status_probabilities(features, texts)
+        if self.status_gate == "argmax":
+            return [STATUS_CLASSES[s] for s in probabilities.argmax(axis=1)]
+        if self.status_gate not in STATUS_GATES:
+            raise ValueError(f"unknown status gate {self.status_gate!r}")
+        present = np.array([c in PRESENT_STATUSES for c in STATUS_CLASSES])
+        counts = probabilities[:, present].sum(axis=1) >= 0.5
+        side = np.where(counts[:, None], present[None, :], ~present[None, :])
+        return [STATUS_CLASSES[s] for s in np.where(side, probabilities, -1.0).argmax(axis=1)]
+
+    def sentence_weights(
+        self, features: NDArray[np.float32], texts: Sequence[str]
+    ) -> tuple[list[EvidenceStatus], NDArray[np.float64]]:
+        """Each sentence's status and the weight (0 to 1) its indicator scores carry into the document vote: 1 for
+        a counting status and 0 otherwise, except under `mass_soft`, where a counting sentence weighs its summed
+        counting-status mass, so a sentence the head is unsure about cannot carry a document alone."""
+        statuses = self.sentence_statuses(features, texts)
+        counted = np.array([s in PRESENT_STATUSES for s in statuses], dtype=np.float64)
+        if self.status_gate == "mass_soft":
+            present = np.array([c in PRESENT_STATUSES for c in STATUS_CLASSES])
+            counted = counted * self.status_probabilities(features, texts)[:, present].sum(axis=1)
+        return statuses, counted
 
     def sentence_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
-        """The status head's reading of each sentence; with `rules_veto`, an explicit negation or remediation
-        cue (scoped, see evidence_status) overrides a head that reads the sentence as evidence, and with
-        `policy_veto` so does a policy's or supplier rule's voice.
+        """The status head's reading of each sentence (`head_statuses`); with `rules_veto`, an explicit negation
+        or remediation cue (scoped, see evidence_status) overrides a head that reads the sentence as evidence, and
+        with `policy_veto` so does a policy's or supplier rule's voice.
 
         With `cue_gated_discount` the override runs the other way too: restriction of movement is told in
         negative words ("stopped them from leaving", "not allowed ashore"), and the head, which has seen many
         denials about leaving, reads such sentences as negated. Without a scoped negation or remediation cue,
         the sentence takes the cue reading instead (affirmed, reported, first-hand or hypothetical)."""
-        statuses = [STATUS_CLASSES[s] for s in self.status_probabilities(features).argmax(axis=1)]
+        statuses = self.head_statuses(features, texts)
         if self.rules_veto:
             for i, text in enumerate(texts):
                 if statuses[i] in PRESENT_STATUSES:
@@ -185,6 +221,8 @@ class IndicatorModel:
                 cue_gated_discount=bool(meta.get("cue_gated_discount", False)),
                 hidden_weights=arrays["hidden_weights"] if hidden else None,
                 hidden_bias=arrays["hidden_bias"] if hidden else None,
+                status_gate=str(meta.get("status_gate", "argmax")),
+                status_cue_features=bool(meta.get("status_cue_features", False)),
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
@@ -205,6 +243,7 @@ class IndicatorModel:
                 "aggregation": self.aggregation, "aggregation_param": self.aggregation_param,
                 "rules_weight": self.rules_weight, "context": self.context,
             "policy_veto": self.policy_veto, "cue_gated_discount": self.cue_gated_discount,
+                "status_gate": self.status_gate, "status_cue_features": self.status_cue_features,
                 "labels": list(INDICATOR_IDS),
                 "status_classes": list(STATUS_CLASSES), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -221,8 +260,18 @@ class IndicatorModel:
             x = np.maximum(x @ self.hidden_weights + self.hidden_bias, 0.0)
         return sigmoid(x @ self.weights + self.bias)
 
-    def status_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
-        return softmax(features.astype(np.float64) @ self.status_weights + self.status_bias)
+    def status_inputs(self, features: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float32]:
+        """The status head's input: the sentence features, and the cue patterns when `status_cue_features`.
+        Sentence embeddings blur negation, while the regex cues see it but cannot tell a denial from abuse told in
+        negative words; the head learns how far to trust each cue."""
+        if not self.status_cue_features:
+            return features
+        cues = np.array([status_cues(t) for t in texts], dtype=np.float32).reshape(-1, len(STATUS_CUE_NAMES))
+        return np.hstack([features, cues]).astype(np.float32)
+
+    def status_probabilities(self, features: NDArray[np.float32], texts: Sequence[str]) -> NDArray[np.float64]:
+        inputs = self.status_inputs(features, texts).astype(np.float64)
+        return softmax(inputs @ self.status_weights + self.status_bias)
 
     def lexicon_matrix(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> NDArray[np.float64]:
         """Lexicon hits (sentences, 11): the last feature columns of a hybrid model, else computed."""
@@ -245,11 +294,10 @@ class IndicatorModel:
         self, sentences: Sequence[Sentence], features: NDArray[np.float32]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[EvidenceStatus], list[IndicatorResult]]:
         probs = self.sentence_probabilities(features)
-        statuses = self.sentence_statuses(features, [s.text for s in sentences])
-        counted = np.array([s in PRESENT_STATUSES for s in statuses])
+        statuses, weight = self.sentence_weights(features, [s.text for s in sentences])
         # A sentence the status head reads as negated, remediated or hypothetical cannot carry the decision.
-        effective = probs * counted[:, None]
-        raw = aggregate(effective, self.lexicon_matrix(sentences, features) * counted[:, None],
+        effective = probs * weight[:, None]
+        raw = aggregate(effective, self.lexicon_matrix(sentences, features) * (weight > 0)[:, None],
                         self.aggregation, self.aggregation_param)
         rules = tag_indicators(sentences) if self.rules_weight > 0 else []
         if rules:

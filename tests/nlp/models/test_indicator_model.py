@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from service.contract import INDICATOR_IDS
-from service.nlp.evidence_status import is_policy
+from service.nlp.evidence_status import STATUS_CUE_NAMES, is_policy
 from service.nlp.models.encoder import with_context
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel, context_embeddings, sigmoid
 
@@ -125,3 +125,49 @@ def test_cue_gate_keeps_a_head_negation_only_with_a_scoped_cue() -> None:
     m.cue_gated_discount = True
     # A cue of either kind backs the head's discount, which stands as the head read it.
     assert m.sentence_statuses(x, texts) == ["affirmed", "negated", "negated", "reported"]
+
+
+def status_bias(**logits: float) -> np.ndarray:
+    return np.array([logits.get(c, 0.0) for c in STATUS_CLASSES])
+
+
+def test_mass_gate_counts_a_sentence_whose_counting_statuses_outweigh_the_likeliest_discount() -> None:
+    m = model(hidden=None)
+    m.status_weights = np.zeros_like(m.status_weights)
+    # negated is the single likeliest status, but affirmed + first-hand + reported hold most of the mass.
+    m.status_bias = np.log(status_bias(affirmed=0.3, first_hand=0.2, reported=0.15, negated=0.35) + 1e-9)
+    x = np.zeros((1, 6), dtype=np.float32)
+    texts = ["Guards at the gate stopped them from leaving the plantation."]
+    assert m.sentence_statuses(x, texts) == ["negated"]
+    _, weights = m.sentence_weights(x, texts)
+    assert weights.tolist() == [0.0]
+    m.status_gate = "mass"
+    assert m.sentence_statuses(x, texts) == ["affirmed"]
+    assert m.sentence_weights(x, texts)[1].tolist() == [1.0]
+    m.status_gate = "mass_soft"
+    assert m.sentence_weights(x, texts)[1] == pytest.approx([0.65], abs=1e-6)
+    m.status_bias = np.log(status_bias(affirmed=0.2, first_hand=0.1, negated=0.3, remediated=0.4) + 1e-9)
+    m.status_gate = "mass"
+    assert m.sentence_statuses(x, texts) == ["remediated"]
+    assert m.sentence_weights(x, texts)[1].tolist() == [0.0]
+    m.status_gate = "majority"
+    with pytest.raises(ValueError):
+        m.sentence_statuses(x, texts)
+
+
+def test_status_cue_features_reach_the_status_head_and_survive_a_round_trip(tmp_path: Path) -> None:
+    m = model(hidden=None)
+    m.status_cue_features = True
+    m.status_weights = np.zeros((6 + len(STATUS_CUE_NAMES), len(STATUS_CLASSES)))
+    m.status_bias = np.zeros(len(STATUS_CLASSES))
+    # Only the plain-negation cue moves the head, towards negated.
+    m.status_weights[6 + STATUS_CUE_NAMES.index("plain_negation"), STATUS_CLASSES.index("negated")] = 5.0
+    texts = ["They were not allowed to leave the boat.", "They were confined to the boat."]
+    x = np.zeros((2, 6), dtype=np.float32)
+    assert m.status_inputs(x, texts).shape == (2, 6 + len(STATUS_CUE_NAMES))
+    assert m.sentence_statuses(x, texts) == ["negated", "affirmed"]
+    m.save(tmp_path, {})
+    loaded = IndicatorModel.load(tmp_path)
+    assert loaded.status_cue_features and loaded.status_gate == "argmax"
+    assert loaded.sentence_statuses(x, texts) == ["negated", "affirmed"]
+
