@@ -389,10 +389,19 @@ def doc_metrics(
     }
 
 
-def choose(table: list[dict[str, Any]]) -> int:
-    """Index of the best eligible recipe by the key (RECIPES[0] is version 2's recipe, the reference)."""
+def choose(table: list[dict[str, Any]], recipes: list[Recipe]) -> int:
+    """Index of the best eligible recipe by the key (RECIPES[0] is version 2's recipe, the reference).
+
+    Cue-gated recipes are measured but never ship: a true denial that names no cue the regexes know ("inspectors
+    found the dormitories clean, spacious and well ventilated") then counts as evidence. The ninth round's key
+    picked one, and the shipped model failed the test that no negated, policy or remediated mention switches an
+    indicator on, which is a requirement of the product, not a trade-off for the key."""
     limit = table[0]["discounted_fire_rate"] + FIRE_RATE_TOLERANCE
-    eligible = [i for i, row in enumerate(table) if row["discounted_fire_rate"] <= limit]
+    eligible = [
+        i
+        for i, row in enumerate(table)
+        if row["discounted_fire_rate"] <= limit and not recipes[i].cue_gated_discount
+    ]
     return max(eligible, key=lambda i: table[i]["key"])
 
 
@@ -443,7 +452,7 @@ def main() -> int:
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(table, indent=1), encoding="utf-8")
-    best = choose(table)
+    best = choose(table, recipes)
     recipe, model = recipes[best], models[best]
     print(f"best by key: {recipe.name} ({table[best]['key']})")
     raw = document_raw(model, encoder, dev)

@@ -60,5 +60,16 @@ def test_a_recipe_firing_on_more_discounted_mentions_is_not_eligible() -> None:
         {"key": 0.90, "discounted_fire_rate": 0.07},
         {"key": 0.85, "discounted_fire_rate": 0.06},
     ]
-    assert choose(table) == 2
-    assert choose(table[:1]) == 0
+    recipes = [Recipe("reference"), Recipe("b"), Recipe("c")]
+    assert choose(table, recipes) == 2
+    assert choose(table[:1], recipes[:1]) == 0
+
+
+def test_a_cue_gated_recipe_never_ships_whatever_its_key() -> None:
+    table = [
+        {"key": 0.80, "discounted_fire_rate": 0.05},
+        {"key": 0.90, "discounted_fire_rate": 0.05},
+        {"key": 0.85, "discounted_fire_rate": 0.05},
+    ]
+    recipes = [Recipe("reference"), Recipe("gated", cue_gated_discount=True), Recipe("plain")]
+    assert choose(table, recipes) == 2
