@@ -92,9 +92,7 @@ def is_policy(sentence: str) -> bool:
     return bool(_POLICY.search(sentence))
 
 
-_PLAIN_NEGATION = re.compile(
-    r"\b(not|never|no|none|nobody|nothing|without|n't|cannot)\b|n't\b", re.IGNORECASE
-)
+_PLAIN_NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|without|cannot)\b|n't\b", re.IGNORECASE)
 # The cue patterns as separate signals, in this order, for a learned status head to weigh (STATUS_CUE_NAMES).
 # `plain_negation` is any negation word, scoped or not: the head can learn when one denies and when it tells the
 # abuse ("were not allowed to leave").

@@ -34,6 +34,8 @@ CONTEXTS = ("neighbours", "wide")
 WIDE_WINDOW = 3
 # How the status head decides whether a sentence counts (see `IndicatorModel.sentence_weights`).
 STATUS_GATES = ("argmax", "mass", "mass_soft")
+# Which of the status head's outputs are statuses that make an indicator present.
+_COUNTING = np.array([c in PRESENT_STATUSES for c in STATUS_CLASSES])
 
 
 def sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -142,22 +144,21 @@ class IndicatorModel:
     # The status head also reads the cue patterns (evidence_status.status_cues) as features.
     status_cue_features: bool = False
 
-    def head_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
-        """The status head's own reading of each sentence, before any cue overrides it.
+    def head_statuses(self, probabilities: NDArray[np.float64]) -> list[EvidenceStatus]:
+        """The status head's own reading of each sentence from its `status_probabilities`, before any cue
+        overrides it.
 
         `argmax` takes the likeliest of the six statuses. Whether a sentence counts is a two-way question, though,
         and the three counting statuses split their mass three ways: a sentence read as 0.3 affirmed, 0.2
         first-hand, 0.15 reported and 0.35 negated is mostly evidence, yet argmax calls it negated. `mass` and
         `mass_soft` first decide counts-or-not on the summed mass of each side, then take the likeliest status on
         the winning side."""
-        probabilities = self.status_probabilities(features, texts)
         if self.status_gate == "argmax":
             return [STATUS_CLASSES[s] for s in probabilities.argmax(axis=1)]
         if self.status_gate not in STATUS_GATES:
             raise ValueError(f"unknown status gate {self.status_gate!r}")
-        present = np.array([c in PRESENT_STATUSES for c in STATUS_CLASSES])
-        counts = probabilities[:, present].sum(axis=1) >= 0.5
-        side = np.where(counts[:, None], present[None, :], ~present[None, :])
+        counts = probabilities[:, _COUNTING].sum(axis=1) >= 0.5
+        side = np.where(counts[:, None], _COUNTING[None, :], ~_COUNTING[None, :])
         return [STATUS_CLASSES[s] for s in np.where(side, probabilities, -1.0).argmax(axis=1)]
 
     def sentence_weights(
@@ -166,11 +167,11 @@ class IndicatorModel:
         """Each sentence's status and the weight (0 to 1) its indicator scores carry into the document vote: 1 for
         a counting status and 0 otherwise, except under `mass_soft`, where a counting sentence weighs its summed
         counting-status mass, so a sentence the head is unsure about cannot carry a document alone."""
-        statuses = self.sentence_statuses(features, texts)
+        probabilities = self.status_probabilities(features, texts)
+        statuses = self._statuses(probabilities, texts)
         counted = np.array([s in PRESENT_STATUSES for s in statuses], dtype=np.float64)
         if self.status_gate == "mass_soft":
-            present = np.array([c in PRESENT_STATUSES for c in STATUS_CLASSES])
-            counted = counted * self.status_probabilities(features, texts)[:, present].sum(axis=1)
+            counted = counted * probabilities[:, _COUNTING].sum(axis=1)
         return statuses, counted
 
     def sentence_statuses(self, features: NDArray[np.float32], texts: Sequence[str]) -> list[EvidenceStatus]:
@@ -182,7 +183,10 @@ class IndicatorModel:
         negative words ("stopped them from leaving", "not allowed ashore"), and the head, which has seen many
         denials about leaving, reads such sentences as negated. Without a scoped negation or remediation cue,
         the sentence takes the cue reading instead (affirmed, reported, first-hand or hypothetical)."""
-        statuses = self.head_statuses(features, texts)
+        return self._statuses(self.status_probabilities(features, texts), texts)
+
+    def _statuses(self, probabilities: NDArray[np.float64], texts: Sequence[str]) -> list[EvidenceStatus]:
+        statuses = self.head_statuses(probabilities)
         if self.rules_veto:
             for i, text in enumerate(texts):
                 if statuses[i] in PRESENT_STATUSES:
