@@ -59,6 +59,11 @@ VERSION = "indicators-minilm-11"
 # The document vote chosen for version 2 (training/compare_aggregation.py), kept for every recipe.
 AGGREGATION, AGGREGATION_PARAM, RULES_WEIGHT = "min_evidence", 0.5, 0.3
 FIRE_RATE_TOLERANCE = 0.01
+# Denials, policies, fixes and hypotheticals written for selection only (not the tests' sentences, not corpus
+# documents): a recipe that counts more of them than the best recipe does is not eligible.
+PROBE_FILE = REPO_ROOT / "training" / "probes" / "discounted_mentions.jsonl"
+# Probe sentences (of 66) a recipe may switch on beyond the fewest that any recipe eligible by fire rate does.
+PROBE_TOLERANCE = 2
 
 
 @dataclass(frozen=True)
@@ -312,6 +317,34 @@ def dev_scores(model: IndicatorModel, encoder: SentenceEncoder, data: SentenceSe
     )
 
 
+def load_probes(path: Path = PROBE_FILE) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def probe_switch_ons(
+    model: IndicatorModel,
+    encoder: SentenceEncoder,
+    probes: list[dict[str, str]],
+    thresholds: NDArray[np.float64],
+) -> list[str]:
+    """The probe sentences that switch their indicator on, each read as a one-sentence document (a short
+    e-allegation) through the model's own decision (`tag`) with the given thresholds."""
+    texts = [probe["text"] for probe in probes]
+    embeddings = embed_cached(encoder, texts)
+    saved = model.thresholds
+    model.thresholds = thresholds
+    try:
+        fired: list[str] = []
+        for k, (probe, text) in enumerate(zip(probes, texts, strict=True)):
+            features = model.features(embeddings[k : k + 1], [0, 1], [text])
+            results = model.tag([Sentence(0, len(text), text)], features)
+            if next(r for r in results if r.id == probe["indicator"]).present:
+                fired.append(text)
+        return fired
+    finally:
+        model.thresholds = saved
+
+
 def evaluate(scores: DevScores, data: SentenceSet, rules: NDArray[np.float64]) -> dict[str, Any]:
     """The selection key and its parts (see the module docstring)."""
     from training.compare_aggregation import DocView, concatenated, cross_validated
@@ -392,6 +425,12 @@ def doc_metrics(
 def choose(table: list[dict[str, Any]], recipes: list[Recipe]) -> int:
     """Index of the best eligible recipe by the key (RECIPES[0] is version 2's recipe, the reference).
 
+    Eligible: a discounted fire rate on the corpus dev split within FIRE_RATE_TOLERANCE of the reference's, and no
+    more than PROBE_TOLERANCE probe sentences switched on beyond the fewest any recipe eligible by fire rate
+    switches on. The probe (training/probes/) holds denials told as good conditions, fixes told as events and
+    risks in modal verbs, which carry few of the cues the corpus's fire rate rewards; the tenth round's probing found
+    the shipped tagger switching on 15 of its 66.
+
     Cue-gated recipes are measured but never ship: a true denial that names no cue the regexes know ("inspectors
     found the dormitories clean, spacious and well ventilated") then counts as evidence. The ninth round's key
     picked one, and the shipped model failed the test that no negated, policy or remediated mention switches an
@@ -402,6 +441,8 @@ def choose(table: list[dict[str, Any]], recipes: list[Recipe]) -> int:
         for i, row in enumerate(table)
         if row["discounted_fire_rate"] <= limit and not recipes[i].cue_gated_discount
     ]
+    fewest = min(table[i]["probe_switch_ons"] for i in eligible)
+    eligible = [i for i in eligible if table[i]["probe_switch_ons"] <= fewest + PROBE_TOLERANCE]
     return max(eligible, key=lambda i: table[i]["key"])
 
 
@@ -430,12 +471,18 @@ def main() -> int:
     started = time.time()
     chosen = sorted({0, *(args.only or range(len(RECIPES)))})
     recipes = [RECIPES[i] for i in chosen]
+    probes = load_probes()
+    gold = dev.doc_labels()
     table: list[dict[str, Any]] = []
     models: list[IndicatorModel] = []
     for recipe in recipes:
         began = time.time()
         model = train_recipe(encoder, train, recipe)
         row = {"recipe": recipe.name, **evaluate(dev_scores(model, encoder, dev), dev, rules)}
+        switched_on = probe_switch_ons(
+            model, encoder, probes, best_thresholds(document_raw(model, encoder, dev), gold)
+        )
+        row["probe_switch_ons"] = len(switched_on)
         table.append(row)
         models.append(model)
         print(
@@ -447,6 +494,7 @@ def main() -> int:
                 if isinstance(row[name], dict)
             )
             + f" | status {row['status_accuracy']} discounted fire {row['discounted_fire_rate']}"
+            + f" probe {row['probe_switch_ons']}"
             + f" ({time.time() - began:.0f}s)",
             flush=True,
         )
@@ -456,7 +504,6 @@ def main() -> int:
     recipe, model = recipes[best], models[best]
     print(f"best by key: {recipe.name} ({table[best]['key']})")
     raw = document_raw(model, encoder, dev)
-    gold = dev.doc_labels()
     model.thresholds = best_thresholds(raw, gold)
     model.platt = fit_platt(raw, gold)
     dev_metrics = doc_metrics(raw >= model.thresholds, model.calibrate(raw), gold)

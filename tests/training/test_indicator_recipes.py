@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from service.contract import INDICATOR_IDS
-from training.datasets import sentence_set
-from training.train_indicators import Recipe, choose, sample_weights
+from training.datasets import load_docs, sentence_set
+from training.train_indicators import PROBE_TOLERANCE, Recipe, choose, load_probes, sample_weights
 
 DEBT = INDICATOR_IDS.index("debt_bondage")
 
@@ -56,9 +56,9 @@ def test_hard_negatives_and_discounted_mentions_are_weighted() -> None:
 
 def test_a_recipe_firing_on_more_discounted_mentions_is_not_eligible() -> None:
     table = [
-        {"key": 0.80, "discounted_fire_rate": 0.05},
-        {"key": 0.90, "discounted_fire_rate": 0.07},
-        {"key": 0.85, "discounted_fire_rate": 0.06},
+        {"key": 0.80, "discounted_fire_rate": 0.05, "probe_switch_ons": 5},
+        {"key": 0.90, "discounted_fire_rate": 0.07, "probe_switch_ons": 5},
+        {"key": 0.85, "discounted_fire_rate": 0.06, "probe_switch_ons": 5},
     ]
     recipes = [Recipe("reference"), Recipe("b"), Recipe("c")]
     assert choose(table, recipes) == 2
@@ -67,9 +67,34 @@ def test_a_recipe_firing_on_more_discounted_mentions_is_not_eligible() -> None:
 
 def test_a_cue_gated_recipe_never_ships_whatever_its_key() -> None:
     table = [
-        {"key": 0.80, "discounted_fire_rate": 0.05},
-        {"key": 0.90, "discounted_fire_rate": 0.05},
-        {"key": 0.85, "discounted_fire_rate": 0.05},
+        {"key": 0.80, "discounted_fire_rate": 0.05, "probe_switch_ons": 5},
+        {"key": 0.90, "discounted_fire_rate": 0.05, "probe_switch_ons": 5},
+        {"key": 0.85, "discounted_fire_rate": 0.05, "probe_switch_ons": 5},
     ]
     recipes = [Recipe("reference"), Recipe("gated", cue_gated_discount=True), Recipe("plain")]
     assert choose(table, recipes) == 2
+
+
+def test_a_recipe_switching_on_more_probe_sentences_than_the_fewest_plus_tolerance_is_not_eligible() -> None:
+    table = [
+        {"key": 0.80, "discounted_fire_rate": 0.05, "probe_switch_ons": 9},
+        {"key": 0.90, "discounted_fire_rate": 0.05, "probe_switch_ons": 4 + PROBE_TOLERANCE + 1},
+        {"key": 0.85, "discounted_fire_rate": 0.05, "probe_switch_ons": 4 + PROBE_TOLERANCE},
+        {"key": 0.83, "discounted_fire_rate": 0.05, "probe_switch_ons": 4},
+        # Fewest switched on, but not eligible by fire rate, so it does not set the bar.
+        {"key": 0.70, "discounted_fire_rate": 0.09, "probe_switch_ons": 0},
+    ]
+    recipes = [Recipe(str(i)) for i in range(len(table))]
+    assert choose(table, recipes) == 2
+
+
+def test_the_probe_covers_every_indicator_in_every_form_and_is_kept_apart_from_the_corpus() -> None:
+    probes = load_probes()
+    forms = {(probe["indicator"], probe["form"]) for probe in probes}
+    assert forms == {
+        (i, f) for i in INDICATOR_IDS for f in ("denial", "policy", "remediated", "hypothetical")
+    }
+    texts = {probe["text"] for probe in probes}
+    assert len(texts) == len(probes)
+    corpus = " ".join(d["text"] for split in ("train", "dev", "test") for d in load_docs(split))
+    assert not [t for t in texts if t in corpus]
