@@ -73,7 +73,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "assessment-8"
+VERSION = "assessment-9"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 ORIGINAL = (
