@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from service.contract import INDICATOR_IDS
 from training.datasets import load_docs, sentence_set
-from training.train_indicators import PROBE_TOLERANCE, Recipe, choose, load_probes, sample_weights
+from training.probe_indicators import HELDOUT_PROBE_FILE
+from training.train_indicators import (
+    PROBE_FILE,
+    PROBE_TOLERANCE,
+    Recipe,
+    choose,
+    load_probes,
+    sample_weights,
+)
 
 DEBT = INDICATOR_IDS.index("debt_bondage")
 
@@ -88,8 +98,9 @@ def test_a_recipe_switching_on_more_probe_sentences_than_the_fewest_plus_toleran
     assert choose(table, recipes) == 2
 
 
-def test_the_probe_covers_every_indicator_in_every_form_and_is_kept_apart_from_the_corpus() -> None:
-    probes = load_probes()
+@pytest.mark.parametrize("path", [PROBE_FILE, HELDOUT_PROBE_FILE], ids=["selection", "held-out"])
+def test_a_probe_covers_every_indicator_in_every_form_and_is_kept_apart_from_the_corpus(path: Path) -> None:
+    probes = load_probes(path)
     forms = {(probe["indicator"], probe["form"]) for probe in probes}
     assert forms == {
         (i, f) for i in INDICATOR_IDS for f in ("denial", "policy", "remediated", "hypothetical")
@@ -98,3 +109,8 @@ def test_the_probe_covers_every_indicator_in_every_form_and_is_kept_apart_from_t
     assert len(texts) == len(probes)
     corpus = " ".join(d["text"] for split in ("train", "dev", "test") for d in load_docs(split))
     assert not [t for t in texts if t in corpus]
+
+
+def test_the_two_probes_share_no_sentence() -> None:
+    selection = {probe["text"] for probe in load_probes(PROBE_FILE)}
+    assert not selection & {probe["text"] for probe in load_probes(HELDOUT_PROBE_FILE)}
