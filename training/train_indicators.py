@@ -23,6 +23,7 @@ usage: python training/train_indicators.py [--out models/indicators] [--json var
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import sys
@@ -331,18 +332,14 @@ def probe_switch_ons(
     e-allegation) through the model's own decision (`tag`) with the given thresholds."""
     texts = [probe["text"] for probe in probes]
     embeddings = embed_cached(encoder, texts)
-    saved = model.thresholds
-    model.thresholds = thresholds
-    try:
-        fired: list[str] = []
-        for k, (probe, text) in enumerate(zip(probes, texts, strict=True)):
-            features = model.features(embeddings[k : k + 1], [0, 1], [text])
-            results = model.tag([Sentence(0, len(text), text)], features)
-            if next(r for r in results if r.id == probe["indicator"]).present:
-                fired.append(text)
-        return fired
-    finally:
-        model.thresholds = saved
+    thresholded = dataclasses.replace(model, thresholds=thresholds)
+    fired: list[str] = []
+    for k, (probe, text) in enumerate(zip(probes, texts, strict=True)):
+        features = thresholded.features(embeddings[k : k + 1], [0, 1], [text])
+        results = thresholded.tag([Sentence(0, len(text), text)], features)
+        if next(r for r in results if r.id == probe["indicator"]).present:
+            fired.append(text)
+    return fired
 
 
 def evaluate(scores: DevScores, data: SentenceSet, rules: NDArray[np.float64]) -> dict[str, Any]:
