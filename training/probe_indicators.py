@@ -29,9 +29,15 @@ def main() -> int:
     parser.add_argument("--probe", type=Path, action="append", help="probe JSONL (default: both probes)")
     parser.add_argument("--show", action="store_true", help="print the sentences switched on")
     args = parser.parse_args()
+    if not (args.model / "meta.json").is_file():
+        parser.error(f"no indicator model in {args.model} (expected meta.json and heads.npz there)")
+    paths = args.probe or [PROBE_FILE, HELDOUT_PROBE_FILE]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        parser.error(f"probe file not found: {', '.join(missing)}")
     encoder = SentenceEncoder.load(threads=2)
     model = IndicatorModel.load(args.model)
-    for path in args.probe or [PROBE_FILE, HELDOUT_PROBE_FILE]:
+    for path in paths:
         probes = load_probes(path)
         switched_on = probe_switch_ons(model, encoder, probes, model.thresholds)
         print(f"{model.version} {path.name}: {len(switched_on)} of {len(probes)} switched on")

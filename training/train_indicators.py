@@ -319,6 +319,8 @@ def dev_scores(model: IndicatorModel, encoder: SentenceEncoder, data: SentenceSe
 
 
 def load_probes(path: Path = PROBE_FILE) -> list[dict[str, str]]:
+    """Probe sentences, one JSON object per line: indicator, form (denial, policy, remediated, hypothetical),
+    text."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -472,13 +474,13 @@ def main() -> int:
     gold = dev.doc_labels()
     table: list[dict[str, Any]] = []
     models: list[IndicatorModel] = []
+    dev_raw: list[NDArray[np.float64]] = []  # each recipe's document scores on dev, reused for the chosen one
     for recipe in recipes:
         began = time.time()
         model = train_recipe(encoder, train, recipe)
         row = {"recipe": recipe.name, **evaluate(dev_scores(model, encoder, dev), dev, rules)}
-        switched_on = probe_switch_ons(
-            model, encoder, probes, best_thresholds(document_raw(model, encoder, dev), gold)
-        )
+        dev_raw.append(document_raw(model, encoder, dev))
+        switched_on = probe_switch_ons(model, encoder, probes, best_thresholds(dev_raw[-1], gold))
         row["probe_switch_ons"] = len(switched_on)
         table.append(row)
         models.append(model)
@@ -500,7 +502,7 @@ def main() -> int:
     best = choose(table, recipes)
     recipe, model = recipes[best], models[best]
     print(f"best by key: {recipe.name} ({table[best]['key']})")
-    raw = document_raw(model, encoder, dev)
+    raw = dev_raw[best]
     model.thresholds = best_thresholds(raw, gold)
     model.platt = fit_platt(raw, gold)
     dev_metrics = doc_metrics(raw >= model.thresholds, model.calibrate(raw), gold)
