@@ -73,7 +73,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "assessment-9"
+VERSION = "assessment-10"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 ORIGINAL = (
@@ -106,6 +106,9 @@ LOG_COUNT = (*COUNT_FREE, "indicators_log")
 # Fewer factors: drop length, court action (free sign) and the discounted mentions.
 SMALL = tuple(f for f in COUNT_FREE if f not in {"length_log_sentences", "court_action", "any_discounted"})
 HYBRID = (*COUNT_FREE, "rules_any_indicator", "rules_both_dimensions")
+# Eleventh round: who speaks (a government in the opening) and whether the text states forced labor itself, for
+# government actions that name producer or goods and describe no indicator.
+VOICE = ("forced_labor_stated", "government_voice")
 
 
 # Factors that grow with the number of indicator sentences a document carries.
@@ -205,6 +208,17 @@ VARIANTS = (
         with_finding_cue(HYBRID),
         constrained=True,
         description="hybrid, signed, wider Finding cue",
+    ),
+    Variant(
+        "count-free-findingcue-voice",
+        (*with_finding_cue(COUNT_FREE), *VOICE),
+        description="count-free, unconstrained, wider Finding cue, forced-labor statement and government voice",
+    ),
+    Variant(
+        "count-free-signed-findingcue-voice",
+        (*with_finding_cue(COUNT_FREE), *VOICE),
+        constrained=True,
+        description="count-free, signed, wider Finding cue, forced-labor statement and government voice",
     ),
     Variant(
         "hybrid-monotone-gbm",

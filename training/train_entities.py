@@ -26,7 +26,7 @@ from spacy.tokens import DocBin
 from service.config import REPO_ROOT
 from training.datasets import english, load_docs
 
-VERSION = "entities-spacy-ner-10"
+VERSION = "entities-spacy-ner-11"
 CONFIG = Path(__file__).resolve().parent / "entities.cfg"
 LABELS = ("PRODUCER", "COMMODITY", "LOCATION", "BUYER", "ORIGIN", "MARKET")
 

@@ -56,7 +56,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "indicators-minilm-12"
+VERSION = "indicators-minilm-13"
 # The document vote chosen for version 2 (training/compare_aggregation.py), kept for every recipe.
 AGGREGATION, AGGREGATION_PARAM, RULES_WEIGHT = "min_evidence", 0.5, 0.3
 FIRE_RATE_TOLERANCE = 0.01
@@ -184,6 +184,7 @@ def empty_model(recipe: Recipe, n_features: int) -> IndicatorModel:
         cue_gated_discount=recipe.cue_gated_discount,
         status_gate=recipe.status_gate,
         status_cue_features=recipe.status_cue_features,
+        all_indicator_statements=True,
     )
 
 

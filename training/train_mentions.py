@@ -40,8 +40,8 @@ from service.nlp.reference import load_reference
 from training.datasets import english, load_docs
 from training.train_entities import train_recogniser
 
-VERSION = "mentions-logistic-9"
-ENTITY_VERSION = "entities-spacy-ner-10+mentions-logistic-9"
+VERSION = "mentions-logistic-10"
+ENTITY_VERSION = "entities-spacy-ner-11+mentions-logistic-10"
 ROLE_KEYS = {"PRODUCER": "producers", "COMMODITY": "commodities", "LOCATION": "locations", "BUYER": "buyers"}
 C_GRID = (0.001, 0.003, 0.01, 0.03)
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))

@@ -23,6 +23,14 @@ FINDING_NOTICE = re.compile(
     r"\b[Nn]otice of [Ff]inding\b|\bFinding (of|under|that)\b|\b[Ff]inding under\b|\b12\.42\s?\(f\)|"
     r"\bconclusively (demonstrat|establish|show)\w*"
 )
+# A statement that every one of the ILO's eleven indicators was found ("CBP identified all 11 of the ILO's
+# indicators of forced labor"). Guide 4.3 labels all eleven on that sentence; a sentence classifier cannot learn a
+# count from a handful of examples, so both pipelines read it as evidence for each indicator.
+ALL_ELEVEN_INDICATORS = re.compile(
+    r"\b((all|each of the|every one of the) (11|eleven)|(11|eleven) (out )?of (the )?(11|eleven)) (of (the )?)?"
+    r"((ILO|International Labou?r Organi[sz]ation)('s|’s)? )?(forced[- ]labou?r )?indicators\b",
+    re.IGNORECASE,
+)
 SEIZURE = re.compile(r"\b(seiz\w+|forfeit\w*)\b", re.IGNORECASE)
 LIFTED = re.compile(
     r"\b(revok\w+|revocation|modif(y|ies|ied|ication)|lift\w*|no longer (produce|use|subject)|"
@@ -39,6 +47,22 @@ COMPANY_VOICE = re.compile(
 )
 TRADE_NEWS = re.compile(
     r"\b(tariff\w*|duties|trade deficit|trade statistics|exports? rose|imports? fell)\b", re.I
+)
+# The text states forced labor itself (not one indicator): "made with forced labor", "state-imposed labor",
+# "prison labor". Government actions often say no more than this about the workers.
+FORCED_LABOR = re.compile(
+    r"\bforced labou?r|\bforced\b[^.;]{0,50}\bto (work|pick|harvest|labou?r|toil)\b|"
+    r"\b(state|government)[- ](imposed|sponsored|compelled) (forced )?labou?r|"
+    r"\b(prison|convict|penal|compulsory|bonded) labou?r",
+    re.IGNORECASE,
+)
+# A government speaks in the document's opening: an agency's notice, list entry, designation or report. Who vouches
+# for a claim matters for the bar (guide 7.1), and these documents often carry no indicator sentence at all.
+GOVERNMENT_VOICE = re.compile(
+    r"\b(U\.S\. Customs and Border Protection|CBP|Department of (Labor|Homeland Security|State|the Treasury|"
+    r"Commerce|Justice)|Bureau of (International Labor Affairs|Industry and Security)|ILAB|Federal Register|"
+    r"Forced Labor Enforcement Task Force|FLETF|Office of Foreign Assets Control|OFAC|Trafficking in Persons|"
+    r"AGENCY:|ACTION:|Ministry of|Secretary of|Commissioner)\b",
 )
 LEAD_CHARS = 700
 

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from service.contract import (
     COERCION,
+    PRESENT_STATUSES,
     INVOLUNTARINESS,
     Assessment,
     Entities,
@@ -31,6 +32,8 @@ from service.nlp.cues import (
     COMPANY_VOICE,
     COURT,
     FINDING,
+    FORCED_LABOR,
+    GOVERNMENT_VOICE,
     FINDING_NOTICE,
     LIFTED,
     ORDER,
@@ -38,6 +41,7 @@ from service.nlp.cues import (
     TRADE_NEWS,
     lead,
 )
+from service.nlp.evidence_status import classify_status
 from service.nlp.models.indicators import sigmoid
 from service.nlp.rules.assessment import missing_elements
 from service.nlp.rules.indicators import tag_indicators
@@ -72,6 +76,8 @@ CANDIDATE_FACTORS: tuple[str, ...] = (
     "length_log_sentences",
     "rules_any_indicator",
     "rules_both_dimensions",
+    "forced_labor_stated",
+    "government_voice",
 )
 
 # Domain knowledge as signs of the WRO-bar weights: +1 can only raise the score, -1 can only lower it, 0 is free.
@@ -104,6 +110,8 @@ BAR_SIGNS: dict[str, int] = {
     "length_log_sentences": 0,
     "rules_any_indicator": 1,
     "rules_both_dimensions": 1,
+    "forced_labor_stated": 1,
+    "government_voice": 1,
 }
 # Signs of the Finding-bar weights (among documents that meet the WRO bar): a Finding, a seizure under it and
 # authority evidence can only raise it, lifted orders, company voice and trade news only lower it; an order
@@ -156,7 +164,12 @@ def candidate_factors(
         "company_voice": float(bool(COMPANY_VOICE.search(text))),
         "trade_news": float(bool(TRADE_NEWS.search(opening))),
         "length_log_sentences": math.log1p(len(sentences)),
+        "government_voice": float(bool(GOVERNMENT_VOICE.search(opening))),
     }
+    if "forced_labor_stated" in names:
+        out["forced_labor_stated"] = float(
+            any(FORCED_LABOR.search(s.text) and classify_status(s.text) in PRESENT_STATUSES for s in sentences)
+        )
     if any(name.startswith("rules_") for name in names):
         rules_present = [i for i in tag_indicators(sentences) if i.present]
         out["rules_any_indicator"] = float(bool(rules_present))

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, EvidenceStatus, IndicatorResult
 from service.labels import EVIDENCE_STATUSES
+from service.nlp.cues import ALL_ELEVEN_INDICATORS
 from service.nlp.evidence_status import STATUS_CUE_NAMES, classify_status, is_policy, status_cues
 from service.nlp.models.encoder import with_context
 from service.nlp.rules.indicators import lexicon_hits, tag_indicators
@@ -143,6 +144,9 @@ class IndicatorModel:
     status_gate: str = "argmax"  # see STATUS_GATES and `sentence_weights`
     # The status head also reads the cue patterns (evidence_status.status_cues) as features.
     status_cue_features: bool = False
+    # A counting sentence that says all eleven indicators were found (cues.ALL_ELEVEN_INDICATORS, guide 4.3) is
+    # evidence for each of them, whatever the head makes of a count it has seen a handful of times.
+    all_indicator_statements: bool = False
 
     def head_statuses(self, probabilities: NDArray[np.float64]) -> list[EvidenceStatus]:
         """The status head's own reading of each sentence from its `status_probabilities`, before any cue
@@ -227,6 +231,7 @@ class IndicatorModel:
                 hidden_bias=arrays["hidden_bias"] if hidden else None,
                 status_gate=str(meta.get("status_gate", "argmax")),
                 status_cue_features=bool(meta.get("status_cue_features", False)),
+                all_indicator_statements=bool(meta.get("all_indicator_statements", False)),
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
@@ -248,6 +253,7 @@ class IndicatorModel:
                 "rules_weight": self.rules_weight, "context": self.context,
             "policy_veto": self.policy_veto, "cue_gated_discount": self.cue_gated_discount,
                 "status_gate": self.status_gate, "status_cue_features": self.status_cue_features,
+                "all_indicator_statements": self.all_indicator_statements,
                 "labels": list(INDICATOR_IDS),
                 "status_classes": list(STATUS_CLASSES), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -298,6 +304,10 @@ class IndicatorModel:
         self, sentences: Sequence[Sentence], features: NDArray[np.float32]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[EvidenceStatus], list[IndicatorResult]]:
         probs = self.sentence_probabilities(features)
+        if self.all_indicator_statements:
+            for j, sentence in enumerate(sentences):
+                if ALL_ELEVEN_INDICATORS.search(sentence.text):
+                    probs[j] = 1.0
         statuses, weight = self.sentence_weights(features, [s.text for s in sentences])
         # A sentence the status head reads as negated, remediated or hypothetical cannot carry the decision.
         effective = probs * weight[:, None]

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from service.contract import INDICATOR_IDS
+from service.nlp.cues import ALL_ELEVEN_INDICATORS
 from service.nlp.evidence_status import STATUS_CUE_NAMES, is_policy
 from service.nlp.models.encoder import with_context
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel, context_embeddings, sigmoid
+from service.nlp.sentences import Sentence
 
 N = len(INDICATOR_IDS)
 
@@ -171,3 +173,44 @@ def test_status_cue_features_reach_the_status_head_and_survive_a_round_trip(tmp_
     assert loaded.status_cue_features and loaded.status_gate == "argmax"
     assert loaded.sentence_statuses(x, texts) == ["negated", "affirmed"]
 
+
+
+@pytest.mark.parametrize(
+    ("sentence", "says_all_eleven"),
+    [
+        ("CBP identified all 11 of the International Labour Organization's indicators of forced labor.", True),
+        ("The inspectors found all eleven ILO indicators at the plantation.", True),
+        ("Eleven of the 11 forced labor indicators were present on the vessel.", True),
+        ("The information points to each of the eleven ILO forced labour indicators.", True),
+        ("CBP found 4 of the 11 indicators of forced labor.", False),
+        ("CBP uses the ILO's 11 indicators of forced labor.", False),
+        ("All 11 workers said the inspectors ignored the indicators they raised.", False),
+    ],
+)
+def test_all_eleven_statement_pattern(sentence: str, says_all_eleven: bool) -> None:
+    assert bool(ALL_ELEVEN_INDICATORS.search(sentence)) is says_all_eleven
+
+
+def test_a_counting_all_eleven_statement_evidences_every_indicator_and_a_discounted_one_none(
+    tmp_path: Path,
+) -> None:
+    m = model(hidden=None)
+    m.weights = np.zeros_like(m.weights)
+    m.bias = np.full(N, -6.0)  # the head sees no indicator in any sentence
+    m.status_weights = np.zeros_like(m.status_weights)
+    m.status_bias = status_bias(reported=5.0)
+    text = "CBP's investigation identified all 11 of the ILO's indicators of forced labor at the mill."
+    sentences = [Sentence(0, len(text), text)]
+    x = np.zeros((1, 6), dtype=np.float32)
+    assert not any(r.present for r in m.tag(sentences, x))
+    m.all_indicator_statements = True
+    results = m.tag(sentences, x)
+    assert all(r.present for r in results)
+    assert all(r.evidence[0].text == text and r.evidence[0].status == "reported" for r in results)
+    m.save(tmp_path, {})
+    assert IndicatorModel.load(tmp_path).all_indicator_statements
+    # Read as boilerplate (hypothetical), the same sentence turns nothing on and is listed as discounted.
+    m.status_bias = status_bias(hypothetical=5.0)
+    results = m.tag(sentences, x)
+    assert not any(r.present for r in results)
+    assert all(r.discounted and r.discounted[0].status == "hypothetical" for r in results)
