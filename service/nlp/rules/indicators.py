@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 
 from service.contract import COERCION, INDICATOR_IDS, PRESENT_STATUSES, Evidence, IndicatorResult
-from service.nlp.cues import ALL_ELEVEN_INDICATORS
 from service.nlp.evidence_status import classify_status
 from service.nlp.sentences import Sentence
 
@@ -123,13 +122,14 @@ def lexicon_hits(sentence: str) -> list[int]:
 
 def tag_indicators(sentences: Sequence[Sentence]) -> list[IndicatorResult]:
     """Indicator decisions with evidence sentences; discounted mentions are listed apart."""
+    all_eleven = re.compile(r"\b(all|each of the) (11|eleven)\b.{0,40}indicators", re.IGNORECASE)
     results: list[IndicatorResult] = []
     for indicator in INDICATOR_IDS:
         evidence: list[Evidence] = []
         discounted: list[Evidence] = []
         weight = _WEIGHT.get(indicator, 0.75)
         for sentence in sentences:
-            hit = any(p.search(sentence.text) for p in _COMPILED[indicator]) or ALL_ELEVEN_INDICATORS.search(
+            hit = any(p.search(sentence.text) for p in _COMPILED[indicator]) or all_eleven.search(
                 sentence.text
             )
             if not hit:
