@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from service.contract import (
     COERCION,
-    PRESENT_STATUSES,
     INVOLUNTARINESS,
+    PRESENT_STATUSES,
     Assessment,
     Entities,
     IndicatorResult,
@@ -32,9 +32,9 @@ from service.nlp.cues import (
     COMPANY_VOICE,
     COURT,
     FINDING,
+    FINDING_NOTICE,
     FORCED_LABOR,
     GOVERNMENT_VOICE,
-    FINDING_NOTICE,
     LIFTED,
     ORDER,
     SEIZURE,

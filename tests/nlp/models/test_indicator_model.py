@@ -174,7 +174,6 @@ def test_status_cue_features_reach_the_status_head_and_survive_a_round_trip(tmp_
     assert loaded.sentence_statuses(x, texts) == ["negated", "affirmed"]
 
 
-
 @pytest.mark.parametrize(
     ("sentence", "says_all_eleven"),
     [
