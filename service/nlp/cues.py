@@ -24,8 +24,8 @@ FINDING_NOTICE = re.compile(
     r"\bconclusively (demonstrat|establish|show)\w*"
 )
 # A statement that every one of the ILO's eleven indicators was found ("CBP identified all 11 of the ILO's
-# indicators of forced labor"). Guide 4.3 labels all eleven on that sentence; a sentence classifier cannot learn a
-# count from a handful of examples, so the trained tagger reads it as evidence for each indicator. The rules
+# indicators of forced labor"). Guide 4.3 labels all eleven on that sentence; the sentence heads, trained on a
+# handful of such sentences, did not learn the count, so the trained tagger reads it as evidence for each. The rules
 # baseline keeps its own, looser pattern unchanged, so the comparison against it stays fixed.
 ALL_ELEVEN_INDICATORS = re.compile(
     r"\b((all|each of the|every one of the) (11|eleven)|(11|eleven) (out )?of (the )?(11|eleven)) (of (the )?)?"
