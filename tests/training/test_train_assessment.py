@@ -13,7 +13,17 @@ from sklearn.linear_model import LogisticRegression
 
 from service.config import REPO_ROOT
 from service.nlp.models.assessment import BAR_SIGNS, CANDIDATE_FACTORS, AssessmentModel
-from training.train_assessment import VARIANTS, count_insensitive, fit_logistic
+from training.train_assessment import (
+    VARIANTS,
+    Fitted,
+    Split,
+    Variant,
+    count_insensitive,
+    fit_logistic,
+    load_tier_probes,
+    passed_probes,
+    probe_documents,
+)
 
 
 def _data() -> tuple[NDArray[np.float64], NDArray[np.int8]]:
@@ -81,3 +91,31 @@ def test_model_trained_on_other_factors_is_refused(tmp_path: Path) -> None:
         (tmp_path / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         with pytest.raises(ValueError, match="do not match"):
             AssessmentModel.load(tmp_path)
+
+
+def test_tier_probes_cover_domain_tiers_and_read_as_documents() -> None:
+    probes = load_tier_probes()
+    assert len({p.name for p in probes}) == len(probes)
+    assert {p.tier for p in probes} == {"insufficient", "reasonable", "conclusive"}
+    documents = probe_documents(probes)
+    assert [d["text"] for d in documents] == [p.text for p in probes]
+    assert all(d["tier"] in ("insufficient", "reasonable", "conclusive") for d in documents)
+
+
+def test_passed_probes_names_the_probes_a_fitted_variant_gets_right() -> None:
+    probes = load_tier_probes()[:3]  # a Finding, a revocation, a modification
+    variant = Variant("one-factor", ("finding_cue",))
+    factors = np.zeros((3, len(CANDIDATE_FACTORS)))
+    factors[0, CANDIDATE_FACTORS.index("finding_cue")] = 1.0
+    split = Split(
+        factors,
+        np.array([p.tier for p in probes]),
+        np.zeros(3, dtype=bool),
+        np.zeros(3, dtype=bool),
+        np.zeros(3, dtype=bool),
+    )
+    # A model in which the Finding cue alone lifts a text over both bars.
+    fitted = Fitted(variant, np.zeros(1), np.ones(1), np.array([6.0]), -3.0, np.array([6.0]), -3.0)
+    assert passed_probes(fitted, split, probes) == ["finding", "revocation", "modification"]
+    lenient = Fitted(variant, np.zeros(1), np.ones(1), np.array([6.0]), 3.0, np.array([0.0]), -3.0)
+    assert passed_probes(lenient, split, probes) == []

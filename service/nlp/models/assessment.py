@@ -43,7 +43,7 @@ from service.nlp.cues import (
 )
 from service.nlp.evidence_status import classify_status
 from service.nlp.models.indicators import sigmoid
-from service.nlp.rules.assessment import missing_elements
+from service.nlp.rules.assessment import CUSTOMS_ACTION_CUE, TRADE_ROUTE_CUE, missing_elements, nexus_cue
 from service.nlp.rules.indicators import tag_indicators
 from service.nlp.sentences import Sentence
 
@@ -78,6 +78,8 @@ CANDIDATE_FACTORS: tuple[str, ...] = (
     "rules_both_dimensions",
     "forced_labor_stated",
     "government_voice",
+    "goods_specific",
+    "government_specific_goods",
 )
 
 # Domain knowledge as signs of the WRO-bar weights: +1 can only raise the score, -1 can only lower it, 0 is free.
@@ -112,6 +114,8 @@ BAR_SIGNS: dict[str, int] = {
     "rules_both_dimensions": 1,
     "forced_labor_stated": 1,
     "government_voice": 1,
+    "goods_specific": 1,
+    "government_specific_goods": 1,
 }
 # Signs of the Finding-bar weights (among documents that meet the WRO bar): a Finding, a seizure under it and
 # authority evidence can only raise it, lifted orders, company voice and trade news only lower it; an order
@@ -122,6 +126,8 @@ CONCLUSIVE_SIGNS: dict[str, int] = {
     "us_nexus_score": 0,
     "location_named": 0,
     "commodity_named": 0,
+    "goods_specific": 0,
+    "government_specific_goods": 0,
 }
 
 
@@ -166,6 +172,9 @@ def candidate_factors(
         "length_log_sentences": math.log1p(len(sentences)),
         "government_voice": float(bool(GOVERNMENT_VOICE.search(opening))),
     }
+    # DOMAIN.md's specificity: a named producer or site, or a specific commodity from a specific place.
+    out["goods_specific"] = float(bool(entities.producers) or bool(entities.commodities and entities.locations))
+    out["government_specific_goods"] = out["goods_specific"] * out["government_voice"]
     if "forced_labor_stated" in names:
         out["forced_labor_stated"] = float(
             any(FORCED_LABOR.search(s.text) and classify_status(s.text) in PRESENT_STATUSES for s in sentences)
@@ -180,19 +189,57 @@ def candidate_factors(
     return {name: out[name] for name in names}
 
 
+# Document inputs of the nexus model's second stage: the sentence head's strongest logit, and whether any sentence
+# carries the rules layer's trade-route or customs-action cue. The cue is a document fact the sentence head sees
+# only through its embedding: written documents mark the one sentence that shows the route, while a customs notice
+# shows it in every sentence that names CBP.
+NEXUS_DOCUMENT_INPUTS: tuple[str, ...] = ("head_logit", "trade_route_cue", "customs_action_cue")
+
+
 @dataclass
 class NexusModel:
-    """Sentence head for US-market nexus evidence; the document score is its strongest sentence."""
+    """US-market nexus: a sentence head over encoder features, and optionally a document-level logistic stage
+    over the head's strongest sentence and the rules layer's cues (NEXUS_DOCUMENT_INPUTS)."""
 
     weights: NDArray[np.float64]
     bias: float
     threshold: float
+    document_weights: NDArray[np.float64] | None = None
+    document_bias: float = 0.0
+
+    def sentence_probabilities(self, features: NDArray[np.float32]) -> NDArray[np.float64]:
+        return sigmoid(features[:, : self.weights.shape[0]].astype(np.float64) @ self.weights + self.bias)
+
+    @staticmethod
+    def document_inputs(texts: Sequence[str], probs: NDArray[np.float64]) -> NDArray[np.float64]:
+        """NEXUS_DOCUMENT_INPUTS of one document, from its sentence texts and head probabilities."""
+        top = float(np.clip(probs.max(), 1e-4, 1 - 1e-4)) if len(probs) else 1e-4
+        cues = {nexus_cue(t) for t in texts}
+        return np.array(
+            [math.log(top / (1 - top)), float(TRADE_ROUTE_CUE in cues), float(CUSTOMS_ACTION_CUE in cues)],
+            dtype=np.float64,
+        )
 
     def assess(self, sentences: Sequence[Sentence], features: NDArray[np.float32]) -> UsNexus:
         if not sentences:
             return UsNexus(present=False, score=0.0)
-        probs = sigmoid(features[:, : self.weights.shape[0]].astype(np.float64) @ self.weights + self.bias)
-        order = np.argsort(-probs)
+        probs = self.sentence_probabilities(features)
+        texts = [s.text for s in sentences]
+        if self.document_weights is None:
+            score = float(probs.max())
+            present = score >= self.threshold
+            shown = [j for j in range(len(sentences)) if probs[j] >= self.threshold]
+        else:
+            inputs = self.document_inputs(texts, probs)
+            score = float(sigmoid(np.array([inputs @ self.document_weights + self.document_bias]))[0])
+            present = score >= 0.5
+            # Evidence: the sentences the head trusts, then those carrying a cue the document stage weighed.
+            shown = [
+                j
+                for j in range(len(sentences))
+                if probs[j] >= self.threshold or (present and nexus_cue(texts[j]) > 0)
+            ]
+        shown.sort(key=lambda j: -probs[j])
         evidence = [
             NexusEvidence(
                 start=sentences[j].start,
@@ -200,11 +247,9 @@ class NexusModel:
                 text=sentences[j].text,
                 score=round(float(probs[j]), 4),
             )
-            for j in order[:5]
-            if probs[j] >= self.threshold
+            for j in shown[:5]
         ]
-        score = float(probs.max())
-        return UsNexus(present=score >= self.threshold, score=round(score, 4), evidence=evidence)
+        return UsNexus(present=present, score=round(score, 4), evidence=evidence)
 
 
 @dataclass
@@ -238,7 +283,11 @@ class AssessmentModel:
                 conclusive_weights=arrays["conclusive_weights"],
                 conclusive_bias=float(arrays["conclusive_bias"]),
                 nexus=NexusModel(
-                    arrays["nexus_weights"], float(arrays["nexus_bias"]), float(arrays["nexus_threshold"])
+                    arrays["nexus_weights"],
+                    float(arrays["nexus_bias"]),
+                    float(arrays["nexus_threshold"]),
+                    arrays.get("nexus_document_weights"),
+                    float(arrays.get("nexus_document_bias", 0.0)),
                 ),
                 version=str(meta["version"]),
                 factors=tuple(str(name) for name in meta["factors"]),
@@ -246,18 +295,21 @@ class AssessmentModel:
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            folder / "weights.npz",
-            mean=self.mean,
-            scale=self.scale,
-            bar_weights=self.bar_weights,
-            bar_bias=np.array(self.bar_bias),
-            conclusive_weights=self.conclusive_weights,
-            conclusive_bias=np.array(self.conclusive_bias),
-            nexus_weights=self.nexus.weights.astype(np.float32),
-            nexus_bias=np.array(self.nexus.bias),
-            nexus_threshold=np.array(self.nexus.threshold),
-        )
+        arrays: dict[str, NDArray[np.float64] | NDArray[np.float32]] = {
+            "mean": self.mean,
+            "scale": self.scale,
+            "bar_weights": self.bar_weights,
+            "bar_bias": np.array(self.bar_bias),
+            "conclusive_weights": self.conclusive_weights,
+            "conclusive_bias": np.array(self.conclusive_bias),
+            "nexus_weights": self.nexus.weights.astype(np.float32),
+            "nexus_bias": np.array(self.nexus.bias),
+            "nexus_threshold": np.array(self.nexus.threshold),
+        }
+        if self.nexus.document_weights is not None:
+            arrays["nexus_document_weights"] = self.nexus.document_weights
+            arrays["nexus_document_bias"] = np.array(self.nexus.document_bias)
+        np.savez_compressed(folder / "weights.npz", allow_pickle=False, **arrays)
         meta = {"version": self.version, "factors": list(self.factors), **extra_meta}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 

@@ -21,6 +21,11 @@ from service.contract import (
 from service.nlp.cues import COMPANY_VOICE, FINDING, LIFTED, ORDER, lead
 from service.nlp.sentences import Sentence
 
+# The nexus cue weights a sentence can carry: a US trade route (import, port, market, buyers) and a customs action
+# (CBP, an order, a detention, the Tariff Act). The trained nexus model reads them as document inputs.
+TRADE_ROUTE_CUE = 0.8
+CUSTOMS_ACTION_CUE = 0.6
+
 _NEXUS = [
     (
         re.compile(
@@ -28,14 +33,14 @@ _NEXUS = [
             r"buyers?|retailers?|brands?|customers?|shipments?)",
             re.IGNORECASE,
         ),
-        0.8,
+        TRADE_ROUTE_CUE,
     ),
     (
         re.compile(
             r"\b(import\w*|shipped|exported|shipments?)\b.{0,60}\b(U\.S\.|US|United States|America)\b",
             re.IGNORECASE,
         ),
-        0.8,
+        TRADE_ROUTE_CUE,
     ),
     (
         re.compile(
@@ -43,7 +48,7 @@ _NEXUS = [
             r"detain\w*|bills? of lading|Tariff Act|Section 307|UFLPA)\b",
             re.IGNORECASE,
         ),
-        0.6,
+        CUSTOMS_ACTION_CUE,
     ),
 ]
 _DOMESTIC = re.compile(
@@ -53,11 +58,17 @@ _DOMESTIC = re.compile(
 )
 
 
+def nexus_cue(text: str) -> float:
+    """The strongest nexus cue of one sentence (0 when none, or when it speaks of a domestic prosecution)."""
+    weight = max((w for pattern, w in _NEXUS if pattern.search(text)), default=0.0)
+    return 0.0 if weight and _DOMESTIC.search(text) else weight
+
+
 def assess_nexus(sentences: Sequence[Sentence]) -> UsNexus:
     evidence: list[NexusEvidence] = []
     for sentence in sentences:
-        weight = max((w for pattern, w in _NEXUS if pattern.search(sentence.text)), default=0.0)
-        if weight and not _DOMESTIC.search(sentence.text):
+        weight = nexus_cue(sentence.text)
+        if weight:
             evidence.append(
                 NexusEvidence(start=sentence.start, end=sentence.end, text=sentence.text, score=weight)
             )

@@ -1,10 +1,11 @@
-"""The assessment's text factors: a forced-labor statement the text stands behind, and a government's voice."""
+"""The assessment's text factors: a forced-labor statement the text stands behind, a government's voice, and
+whether the goods are specific enough (DOMAIN.md's tier rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.contract import Entities
+from service.contract import CommodityMention, Entities, LocationMention, ProducerMention
 from service.nlp.cues import GOVERNMENT_VOICE
 from service.nlp.models.assessment import candidate_factors
 from service.nlp.sentences import split_sentences
@@ -47,3 +48,29 @@ def test_government_voice_is_read_from_the_opening(opening: str, government: boo
     assert factors(opening)["government_voice"] == float(government)
     # Past the opening a government's name is a mention, not the document's voice.
     assert factors("Garment workers marched on Sunday. " * 40 + opening)["government_voice"] == 0.0
+
+
+COTTON = CommodityMention(text="cotton", start=0, end=6, normalized="cotton")
+XINJIANG = LocationMention(text="Xinjiang", start=10, end=18, country="CN", region="Xinjiang")
+FARM = ProducerMention(text="Lop County Farm", start=20, end=35, normalized="lop county farm", score=0.9)
+
+
+@pytest.mark.parametrize(
+    ("entities", "specific"),
+    [
+        (Entities(producers=[FARM]), 1.0),
+        (Entities(commodities=[COTTON], locations=[XINJIANG]), 1.0),
+        (Entities(commodities=[COTTON]), 0.0),
+        (Entities(locations=[XINJIANG]), 0.0),
+        (Entities(), 0.0),
+    ],
+)
+def test_goods_are_specific_with_a_producer_or_a_commodity_from_a_place(
+    entities: Entities, specific: float
+) -> None:
+    names = ("goods_specific", "government_specific_goods")
+    government = "AGENCY: Department of Homeland Security. ACTION: Notice."
+    in_government_voice = candidate_factors(government, split_sentences(government), entities, [], 0.0, names)
+    in_news = candidate_factors("A farm story.", split_sentences("A farm story."), entities, [], 0.0, names)
+    assert in_government_voice == {"goods_specific": specific, "government_specific_goods": specific}
+    assert in_news == {"goods_specific": specific, "government_specific_goods": 0.0}

@@ -8,8 +8,8 @@ import spacy
 
 from service.config import Settings
 from service.nlp.models.mentions import (
-    MENTION_LABELS,
     GENERIC_EXCLUDE,
+    MENTION_LABELS,
     N_FEATURES,
     SOURCES,
     Candidate,

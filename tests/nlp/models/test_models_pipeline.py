@@ -9,6 +9,7 @@ import pytest
 from service.config import Settings
 from service.contract import INDICATOR_IDS
 from service.nlp.pipeline import Pipeline
+from training.train_assessment import load_tier_probes
 
 TEXT = (
     "Workers at the Sinar Jaya Rubber Products Sdn Bhd factory in Klang, Malaysia said the supervisor kept their "
@@ -47,86 +48,29 @@ def test_models_pipeline_links_known_orders(models_pipeline: Pipeline) -> None:
     assert any(p.known_orders for p in analysis.entities.producers)
 
 
-FINDING_NOTICE = (
-    "Notice of Finding: Canned tuna harvested by the Ocean Star Fishing Company fleet, Fiji. "
-    "ACTION: Notice of finding. "
-    "SUMMARY: Pursuant to 19 CFR 12.42(f), the Commissioner of U.S. Customs and Border Protection, with the "
-    "approval of the Secretary of the Treasury, has determined that information available to CBP conclusively "
-    "demonstrates that tuna harvested by vessels of the Ocean Star Fishing Company is harvested with forced labor "
-    "and is being imported into the United States. "
-    "Crew members told investigators that the captain kept their passports and that they were beaten and held "
-    "at sea for two years without pay. "
-    "CBP will seize and forfeit covered merchandise at all U.S. ports of entry."
-)
-REVOCATION_NOTICE = (
-    "CBP revokes the Withhold Release Order on disposable gloves from Meridian Glove Industries Sdn Bhd. "
-    "U.S. Customs and Border Protection today revoked the Withhold Release Order it issued in 2021 against "
-    "disposable gloves made by Meridian Glove Industries Sdn Bhd in Malaysia. "
-    "The company repaid recruitment fees to 4,000 workers, returned their passports and improved housing, and "
-    "CBP found that the forced labor indicators have been remediated. "
-    "Gloves made by the company may now enter the United States."
-)
-MODIFICATION_NOTICE = (
-    "CBP modifies the Finding on palm oil from Sawit Raya Plantations Bhd. "
-    "U.S. Customs and Border Protection modified the Finding after the company remediated the forced labor "
-    "indicators at its estates in Sabah, Malaysia, including debt bondage and the retention of identity "
-    "documents. Palm oil from the company is no longer subject to detention at U.S. ports of entry."
-)
-COMPANY_STATEMENT = (
-    "Our commitment to responsible sourcing. Our supplier code prohibits forced labor, recruitment fees and the "
-    "retention of passports. We require every supplier to pass a social audit each year, and our 2024 "
-    "sustainability report shows that all of our suppliers in Vietnam met these standards."
-)
-DOMESTIC_SERVITUDE = (
-    "A Houston couple was sentenced to 15 years in federal prison for holding a Nigerian woman in domestic "
-    "servitude in their home. Prosecutors said the couple took her passport, made her work 18 hours a day "
-    "without pay as a nanny and housekeeper, and threatened to have her arrested if she left."
-)
-
-# Terse texts that meet the WRO bar on an order or a government finding, not on a list of abuses (DOMAIN.md:
-# "a WRO in force", "a specific commodity from a specific region, from a government action").
-TERSE_ORDER = (
-    "CBP issues Withhold Release Order on seafood from the Hai Long 27. "
-    "U.S. Customs and Border Protection today issued a Withhold Release Order against tuna and swordfish "
-    "harvested by the fishing vessel Hai Long 27, based on information that reasonably indicates the use of "
-    "forced labor. Effective immediately, CBP personnel at all U.S. ports of entry will detain seafood "
-    "harvested by the vessel."
-)
-TERSE_REGION = (
-    "The Department of Labor has added cotton from Turkmenistan to its List of Goods Produced by Child Labor or "
-    "Forced Labor. The government compels public-sector employees, including teachers and doctors, to pick "
-    "cotton during the annual harvest under threat of dismissal."
-)
+# DOMAIN.md's tier rules as short texts (training/probes/assessment_tiers.jsonl): a Finding notice, lifted orders,
+# a company's own voice and domestic servitude, and terse texts that meet the WRO bar on an order or a
+# government finding rather than a list of abuses. Training ranks assessment variants by them first.
+TIER_PROBES = {probe.name: probe for probe in load_tier_probes()}
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("text", "tier"),
     [
-        (FINDING_NOTICE, "conclusive"),
-        (REVOCATION_NOTICE, "insufficient"),
-        (MODIFICATION_NOTICE, "insufficient"),
-        (COMPANY_STATEMENT, "insufficient"),
-        (DOMESTIC_SERVITUDE, "insufficient"),
         pytest.param(
-            TERSE_ORDER,
-            "reasonable",
+            probe.text,
+            probe.tier,
+            id=probe.name,
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="known failure mode (models/README.md): an order notice naming no place scores below the "
                 "bar, because nearly every written reasonable document names one",
-            ),
-        ),
-        (TERSE_REGION, "reasonable"),
-    ],
-    ids=[
-        "finding",
-        "revocation",
-        "modification",
-        "company-statement",
-        "domestic-servitude",
-        "terse-order",
-        "terse-region",
+            )
+            if probe.known_failure
+            else (),
+        )
+        for probe in TIER_PROBES.values()
     ],
 )
 def test_models_assessment_tiers(models_pipeline: Pipeline, text: str, tier: str) -> None:
@@ -140,7 +84,7 @@ def test_models_assessment_factors_add_up(models_pipeline: Pipeline) -> None:
     """The contributions shown are the model's own: with the bias they add up to the WRO-bar logit."""
     model = models_pipeline.assessment_model
     assert model is not None
-    assessment = models_pipeline.analyze("f", FINDING_NOTICE).assessment
+    assessment = models_pipeline.analyze("f", TIER_PROBES["finding"].text).assessment
     contributions = [v for k, v in assessment.factors.items() if k.startswith("contribution_")]
     assert len(contributions) == len(model.bar_weights)
     logit = model.bar_bias + sum(float(v) for v in contributions if v is not None)
