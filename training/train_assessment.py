@@ -190,6 +190,24 @@ class Variant:
     description: str = ""
 
 
+def free_and_signed(suffix: str, extra: tuple[str, ...], description: str) -> tuple[Variant, Variant]:
+    """The count-free, wider-Finding-cue variant with `extra` factors, unconstrained and signed."""
+    factors = (*with_finding_cue(COUNT_FREE), *extra)
+    return (
+        Variant(
+            f"count-free-findingcue-{suffix}",
+            factors,
+            description=f"count-free, unconstrained, wider Finding cue, {description}",
+        ),
+        Variant(
+            f"count-free-signed-findingcue-{suffix}",
+            factors,
+            constrained=True,
+            description=f"count-free, signed, wider Finding cue, {description}",
+        ),
+    )
+
+
 VARIANTS = (
     Variant("logistic-1", ORIGINAL, description="shipped before: raw counts, unconstrained"),
     Variant("count-free", COUNT_FREE, description="count-insensitive evidence factors, unconstrained"),
@@ -248,39 +266,10 @@ VARIANTS = (
         constrained=True,
         description="hybrid, signed, wider Finding cue",
     ),
-    Variant(
-        "count-free-findingcue-voice",
-        (*with_finding_cue(COUNT_FREE), *VOICE),
-        description="count-free, unconstrained, wider Finding cue, forced-labor statement and government voice",
-    ),
-    Variant(
-        "count-free-signed-findingcue-voice",
-        (*with_finding_cue(COUNT_FREE), *VOICE),
-        constrained=True,
-        description="count-free, signed, wider Finding cue, forced-labor statement and government voice",
-    ),
-    Variant(
-        "count-free-findingcue-specific",
-        (*with_finding_cue(COUNT_FREE), *SPECIFIC),
-        description="count-free, unconstrained, wider Finding cue, goods specificity",
-    ),
-    Variant(
-        "count-free-signed-findingcue-specific",
-        (*with_finding_cue(COUNT_FREE), *SPECIFIC),
-        constrained=True,
-        description="count-free, signed, wider Finding cue, goods specificity",
-    ),
-    Variant(
-        "count-free-findingcue-govspecific",
-        (*with_finding_cue(COUNT_FREE), *GOVERNMENT_SPECIFIC),
-        description="count-free, unconstrained, wider Finding cue, goods specificity, and the same in a "
-        "government's voice",
-    ),
-    Variant(
-        "count-free-signed-findingcue-govspecific",
-        (*with_finding_cue(COUNT_FREE), *GOVERNMENT_SPECIFIC),
-        constrained=True,
-        description="count-free, signed, wider Finding cue, goods specificity, and the same in a government's voice",
+    *free_and_signed("voice", VOICE, "forced-labor statement and government voice"),
+    *free_and_signed("specific", SPECIFIC, "goods specificity"),
+    *free_and_signed(
+        "govspecific", GOVERNMENT_SPECIFIC, "goods specificity, and the same in a government's voice"
     ),
     Variant(
         "count-free-findingcue-govspecific-voice",
