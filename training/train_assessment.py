@@ -68,6 +68,7 @@ from service.nlp.models.assessment import (
 from service.nlp.models.encoder import with_context
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.pipeline import Pipeline
+from service.nlp.rules.assessment import nexus_cue
 from service.nlp.sentences import Sentence, split_sentences
 from training.datasets import (
     CACHE_DIR,
@@ -346,7 +347,7 @@ def nexus_document_inputs(
     probs = model.sentence_probabilities(x)
     return np.array(
         [
-            NexusModel.document_inputs(data.texts[s:e], probs[s:e])
+            NexusModel.document_inputs([nexus_cue(t) for t in data.texts[s:e]], probs[s:e])
             for s, e in zip(data.boundaries[:-1], data.boundaries[1:], strict=True)
         ],
         dtype=np.float64,

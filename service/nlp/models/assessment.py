@@ -173,11 +173,15 @@ def candidate_factors(
         "government_voice": float(bool(GOVERNMENT_VOICE.search(opening))),
     }
     # DOMAIN.md's specificity: a named producer or site, or a specific commodity from a specific place.
-    out["goods_specific"] = float(bool(entities.producers) or bool(entities.commodities and entities.locations))
+    out["goods_specific"] = float(
+        bool(entities.producers) or bool(entities.commodities and entities.locations)
+    )
     out["government_specific_goods"] = out["goods_specific"] * out["government_voice"]
     if "forced_labor_stated" in names:
         out["forced_labor_stated"] = float(
-            any(FORCED_LABOR.search(s.text) and classify_status(s.text) in PRESENT_STATUSES for s in sentences)
+            any(
+                FORCED_LABOR.search(s.text) and classify_status(s.text) in PRESENT_STATUSES for s in sentences
+            )
         )
     if any(name.startswith("rules_") for name in names):
         rules_present = [i for i in tag_indicators(sentences) if i.present]
@@ -211,10 +215,9 @@ class NexusModel:
         return sigmoid(features[:, : self.weights.shape[0]].astype(np.float64) @ self.weights + self.bias)
 
     @staticmethod
-    def document_inputs(texts: Sequence[str], probs: NDArray[np.float64]) -> NDArray[np.float64]:
-        """NEXUS_DOCUMENT_INPUTS of one document, from its sentence texts and head probabilities."""
+    def document_inputs(cues: Sequence[float], probs: NDArray[np.float64]) -> NDArray[np.float64]:
+        """NEXUS_DOCUMENT_INPUTS of one document, from its sentences' `nexus_cue` and head probabilities."""
         top = float(np.clip(probs.max(), 1e-4, 1 - 1e-4)) if len(probs) else 1e-4
-        cues = {nexus_cue(t) for t in texts}
         return np.array(
             [math.log(top / (1 - top)), float(TRADE_ROUTE_CUE in cues), float(CUSTOMS_ACTION_CUE in cues)],
             dtype=np.float64,
@@ -224,20 +227,18 @@ class NexusModel:
         if not sentences:
             return UsNexus(present=False, score=0.0)
         probs = self.sentence_probabilities(features)
-        texts = [s.text for s in sentences]
         if self.document_weights is None:
             score = float(probs.max())
             present = score >= self.threshold
             shown = [j for j in range(len(sentences)) if probs[j] >= self.threshold]
         else:
-            inputs = self.document_inputs(texts, probs)
+            cues = [nexus_cue(s.text) for s in sentences]
+            inputs = self.document_inputs(cues, probs)
             score = float(sigmoid(np.array([inputs @ self.document_weights + self.document_bias]))[0])
             present = score >= 0.5
             # Evidence: the sentences the head trusts, then those carrying a cue the document stage weighed.
             shown = [
-                j
-                for j in range(len(sentences))
-                if probs[j] >= self.threshold or (present and nexus_cue(texts[j]) > 0)
+                j for j in range(len(sentences)) if probs[j] >= self.threshold or (present and cues[j] > 0)
             ]
         shown.sort(key=lambda j: -probs[j])
         evidence = [

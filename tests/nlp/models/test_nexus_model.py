@@ -44,7 +44,7 @@ def model(document_weights: list[float] | None) -> NexusModel:
 def test_document_inputs_are_the_strongest_head_logit_and_the_cues_present() -> None:
     sentences = split_sentences(TEXT)
     probs = np.array([0.1, 0.2, 0.05])
-    inputs = NexusModel.document_inputs([s.text for s in sentences], probs)
+    inputs = NexusModel.document_inputs([nexus_cue(s.text) for s in sentences], probs)
     assert len(inputs) == len(NEXUS_DOCUMENT_INPUTS)
     assert inputs[0] == pytest.approx(math.log(0.2 / 0.8))
     assert inputs[1:].tolist() == [0.0, 1.0]
