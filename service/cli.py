@@ -532,9 +532,10 @@ def export_decisions_command(
 
 def _evaluate_one(gold: Path, pipeline: Any, plot: Path | None) -> dict[str, Any]:
     from service.config import REPO_ROOT
+    from service.corpus import load_split
     from service.evaluation import expected_calibration_error, reliability_plot, score_predictions
 
-    rows = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = load_split(gold)
     analyses = list(pipeline.analyze_many([(str(r["id"]), r["text"], r.get("language")) for r in rows]))
     preds = {a.id: a.model_dump(mode="json") for a in analyses}
     scores: dict[str, Any] = score_predictions(rows, preds)

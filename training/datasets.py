@@ -7,7 +7,6 @@ experiments reuse them, so embeddings are cached on disk by sentence hash under 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from numpy.typing import NDArray
 
 from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS, PRESENT_STATUSES
+from service.corpus import load_split
 from service.nlp.models.encoder import SentenceEncoder, with_context
 from service.nlp.models.indicators import STATUS_CLASSES
 from training.build_corpus import CORPUS_DIR
@@ -64,8 +64,7 @@ def government_register(doc: dict[str, Any]) -> bool:
 
 
 def load_docs(split: str, directory: Path = CORPUS_DIR) -> list[dict[str, Any]]:
-    path = directory / f"{split}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_split(directory / f"{split}.jsonl")
 
 
 def load_extra(paths: list[Path] | None) -> list[dict[str, Any]]:
@@ -73,7 +72,7 @@ def load_extra(paths: list[Path] | None) -> list[dict[str, Any]]:
     `triage export-decisions`; they only ever join the train split."""
     docs: list[dict[str, Any]] = []
     for path in paths or []:
-        docs += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        docs += load_split(path)
     return docs
 
 

@@ -55,6 +55,7 @@ from sklearn.model_selection import StratifiedKFold
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT, Settings
+from service.corpus import load_split
 from service.evaluation import expected_calibration_error, roc_auc
 from service.nlp.models.assessment import (
     BAR_SIGNS,
@@ -168,8 +169,7 @@ class TierProbe:
 
 
 def load_tier_probes(path: Path = PROBE_FILE) -> list[TierProbe]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [TierProbe(**row) for row in rows]
+    return [TierProbe(**row) for row in load_split(path)]
 
 
 def probe_documents(probes: Sequence[TierProbe]) -> list[dict[str, Any]]:

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT
 from service.contract import INDICATOR_IDS
+from service.corpus import load_split
 from service.nlp.models.encoder import SentenceEncoder
 from service.nlp.models.indicators import STATUS_CLASSES, IndicatorModel
 from service.nlp.rules.indicators import rules_scores
@@ -322,7 +323,7 @@ def dev_scores(model: IndicatorModel, encoder: SentenceEncoder, data: SentenceSe
 def load_probes(path: Path = PROBE_FILE) -> list[dict[str, str]]:
     """Probe sentences, one JSON object per line: indicator, form (denial, policy, remediated, hypothetical),
     text."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_split(path)
 
 
 def probe_switch_ons(
