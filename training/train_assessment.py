@@ -82,7 +82,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "assessment-11"
+VERSION = "assessment-12"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 ORIGINAL = (
@@ -330,14 +330,16 @@ class Split:
 
 def document_features(
     pipeline: Pipeline, docs: list[dict[str, Any]]
-) -> list[tuple[list[Sentence], NDArray[np.float32]]]:
-    """Sentences and encoder features of each document, with embeddings from the on-disk cache."""
+) -> list[tuple[list[Sentence], NDArray[np.float32], NDArray[np.float32]]]:
+    """Sentences, encoder embeddings and indicator-head features of each document, with embeddings from the
+    on-disk cache."""
     encoder = pipeline.encoder
     assert encoder is not None
     split = [split_sentences(d["text"]) for d in docs]
-    features = pipeline.sentence_features_for(split, embed=lambda texts: embed_cached(encoder, texts))
-    assert features is not None
-    return list(zip(split, features, strict=True))
+    embeddings = pipeline.sentence_embeddings(split, embed=lambda texts: embed_cached(encoder, texts))
+    features = pipeline.sentence_features_for(split, embeddings=embeddings)
+    assert embeddings is not None and features is not None
+    return list(zip(split, embeddings, features, strict=True))
 
 
 def nexus_document_inputs(
@@ -418,12 +420,17 @@ def collect(pipeline: Pipeline, nexus: NexusModel, docs: list[dict[str, Any]]) -
     rows = []
     nexus_present = []
     spacy_docs = list(pipeline.nlp.pipe([d["text"] for d in docs], batch_size=16))
+    read = document_features(pipeline, docs)
     all_entities = [
-        e for i in range(0, len(spacy_docs), 16) for e in pipeline.entities_of(spacy_docs[i : i + 16])
+        e
+        for i in range(0, len(spacy_docs), 16)
+        for e in pipeline.entities_of(
+            spacy_docs[i : i + 16],
+            [sentences for sentences, _, _ in read[i : i + 16]],
+            [embeddings for _, embeddings, _ in read[i : i + 16]],
+        )
     ]
-    for doc, entities, (sentences, features) in zip(
-        docs, all_entities, document_features(pipeline, docs), strict=True
-    ):
+    for doc, entities, (sentences, _, features) in zip(docs, all_entities, read, strict=True):
         indicators = pipeline.indicator_model.tag(sentences, features)
         nexus_result = nexus.assess(sentences, features)
         factors = candidate_factors(doc["text"], sentences, entities, indicators, nexus_result.score)

@@ -27,21 +27,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.config import REPO_ROOT, Settings
 from service.evaluation import lenient_match, score_predictions
+from service.nlp.models.encoder import SentenceEncoder
 from service.nlp.models.entities import MentionReader
 from service.nlp.models.manifest import ModelManifest
 from service.nlp.models.mentions import (
     GENERIC_EXCLUDE,
     MENTION_LABELS,
+    SENTENCE_WIDTH,
     Candidate,
     MentionClassifier,
+    SentenceVectors,
     decide,
 )
 from service.nlp.reference import load_reference
-from training.datasets import english, load_docs
+from service.nlp.sentences import split_sentences
+from training.datasets import embed_cached, english, load_docs, manifest_encoder
 from training.train_entities import train_recogniser
 
-VERSION = "mentions-logistic-10"
-ENTITY_VERSION = "entities-spacy-ner-11+mentions-logistic-10"
+VERSION = "mentions-logistic-11"
+ENTITY_VERSION = "entities-spacy-ner-11+mentions-logistic-11"
 ROLE_KEYS = {"PRODUCER": "producers", "COMMODITY": "commodities", "LOCATION": "locations", "BUYER": "buyers"}
 C_GRID = (0.001, 0.003, 0.01, 0.03)
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))
@@ -50,7 +54,9 @@ THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.2, 0.81, 0.05))
 class Featurised:
     """Candidates, features and gold roles of documents, each part read by its own recogniser (None: none)."""
 
-    def __init__(self, parts: list[tuple[list[dict[str, Any]], Path | None]]) -> None:
+    def __init__(
+        self, parts: list[tuple[list[dict[str, Any]], Path | None]], encoder: SentenceEncoder
+    ) -> None:
         settings = Settings()
         generic = spacy.load(settings.spacy_model, exclude=GENERIC_EXCLUDE)
         reader = MentionReader.build(generic, load_reference(settings.reference_dir))
@@ -67,7 +73,14 @@ class Featurised:
                 list(trained.pipe(texts, batch_size=16)) if trained is not None else [None] * len(rows)
             )
             for row, gdoc, tdoc in zip(rows, generic_docs, trained_docs, strict=True):
-                cands, features = reader.read(tdoc, gdoc)
+                sentences = split_sentences(str(row["text"]))
+                vectors = SentenceVectors(
+                    [s.start for s in sentences],
+                    embed_cached(encoder, [s.text for s in sentences]).reshape(
+                        len(sentences), SENTENCE_WIDTH
+                    ),
+                )
+                cands, features = reader.read(tdoc, gdoc, vectors)
                 feats.append(features)
                 for cand in cands:
                     labels.append(MENTION_LABELS.index(gold_role(cand, row["entities"])))
@@ -204,8 +217,9 @@ def main() -> int:
     parts: list[tuple[list[dict[str, Any]], Path | None]] = [(dev_rows, recogniser)]
     if args.crossfit is not None:
         parts += crossfit_parts(args.crossfit)
-    data = Featurised(parts)
-    test = Featurised([(english(load_docs("test")), recogniser)])
+    encoder = manifest_encoder(args.model.parent)
+    data = Featurised(parts, encoder)
+    test = Featurised([(english(load_docs("test")), recogniser)], encoder)
     dev_ids = {str(r["id"]) for r in dev_rows}
     print(f"candidates {len(data.y)}, roles {np.bincount(data.y, minlength=len(MENTION_LABELS)).tolist()}")
     comparison = []
@@ -234,6 +248,7 @@ def main() -> int:
     )
     meta.setdefault("wro_triage", {})["mentions"] = {
         "version": VERSION,
+        "sentence_encoder": encoder.version,
         "C": c,
         "thresholds": thresholds,
         "trained_on": trained_on,

@@ -37,11 +37,11 @@ from service.nlp.language import (
     withhold_judgement,
 )
 from service.nlp.models.assessment import AssessmentModel
-from service.nlp.models.encoder import SentenceEncoder
+from service.nlp.models.encoder import EMBEDDING_DIM, SentenceEncoder
 from service.nlp.models.entities import MentionReader, MentionStage, TrainedEntityExtractor
 from service.nlp.models.indicators import IndicatorModel
 from service.nlp.models.manifest import ModelManifest
-from service.nlp.models.mentions import GENERIC_EXCLUDE, MentionClassifier
+from service.nlp.models.mentions import GENERIC_EXCLUDE, MentionClassifier, SentenceVectors
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.provenance import mark_ocr, page_info
 from service.nlp.reference import ReferenceData, load_reference
@@ -54,10 +54,23 @@ from service.nlp.shipments import merge_nexus, shipment_entities, shipment_nexus
 log = logging.getLogger(__name__)
 
 
+def _boundaries(sentences: Sequence[Sequence[Sentence]]) -> list[int]:
+    """Where each document's sentences start in the batch's stacked sentence list, plus the total."""
+    boundaries = [0]
+    for doc in sentences:
+        boundaries.append(boundaries[-1] + len(doc))
+    return boundaries
+
+
 class EntityExtractor(Protocol):
+    @property
+    def needs_sentence_vectors(self) -> bool: ...
+
     def extract(self, doc: Doc) -> Entities: ...
 
-    def extract_all(self, docs: Sequence[Doc]) -> list[Entities]: ...
+    def extract_all(
+        self, docs: Sequence[Doc], sentence_vectors: Sequence[SentenceVectors] | None = None
+    ) -> list[Entities]: ...
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class Pipeline:
         if manifest is not None:
             manifest.verify()
         entity_extractor: EntityExtractor
+        mentions_encoder: str | None = None  # the sentence encoder the mention classifier was trained with
         if manifest is not None and "entities" in manifest.models:
             nlp = spacy.load(manifest.path_of("entities"))
             options = nlp.meta.get("wro_triage", {})
@@ -113,6 +127,7 @@ class Pipeline:
                     dict(options["mentions"]["thresholds"]),
                 )
                 mentions = MentionStage(MentionReader.build(generic, reference), classifier)
+                mentions_encoder = options["mentions"].get("sentence_encoder")
             entity_extractor = TrainedEntityExtractor.build(
                 nlp,
                 reference,
@@ -135,12 +150,20 @@ class Pipeline:
         }
         encoder: SentenceEncoder | None = None
         indicator_model: IndicatorModel | None = None
-        if manifest is not None and "indicators" in manifest.models:
+        if manifest is not None and (
+            "indicators" in manifest.models or entity_extractor.needs_sentence_vectors
+        ):
             adapter = manifest.path_of("encoder_adapter") if "encoder_adapter" in manifest.models else None
             encoder = SentenceEncoder.load(threads=settings.torch_threads, adapter=adapter)
+            versions["sentence_encoder"] = encoder.version
+            if entity_extractor.needs_sentence_vectors and mentions_encoder != encoder.version:
+                raise ValueError(
+                    f"the mention classifier was trained on {mentions_encoder!r} sentence vectors, "
+                    f"but the pipeline's encoder is {encoder.version!r}: retrain it (training/train_mentions.py)"
+                )
+        if encoder is not None and manifest is not None and "indicators" in manifest.models:
             indicator_model = IndicatorModel.load(manifest.path_of("indicators"))
             versions["indicators"] = manifest.version_of("indicators")
-            versions["sentence_encoder"] = encoder.version
         assessment_model: AssessmentModel | None = None
         if (
             with_trained_assessment
@@ -207,9 +230,10 @@ class Pipeline:
         started = self._timed("spacy", started)
         sentences = [split_sentences(text) for text in texts]
         started = self._timed("sentences", started)
-        features = self.sentence_features_for(sentences)
+        embeddings = self.sentence_embeddings(sentences)
+        features = self.sentence_features_for(sentences, embeddings=embeddings)
         started = self._timed("encoder", started)
-        all_entities = self.entities_of(spacy_docs)
+        all_entities = self.entities_of(spacy_docs, sentences, embeddings)
         started = self._timed("entities", started)
         out: list[Analysis] = []
         for index, item in enumerate(batch):
@@ -267,9 +291,23 @@ class Pipeline:
             )
         return out
 
-    def entities_of(self, spacy_docs: Sequence[Doc]) -> list[Entities]:
-        """Entities of each document with a document's short names and acronyms merged into the full names."""
-        found = self.entities.extract_all(spacy_docs)
+    def entities_of(
+        self,
+        spacy_docs: Sequence[Doc],
+        sentences: Sequence[Sequence[Sentence]] | None = None,
+        embeddings: Sequence[NDArray[np.float32]] | None = None,
+    ) -> list[Entities]:
+        """Entities of each document with a document's short names and acronyms merged into the full names.
+        The trained mention stage also reads each document's sentences and their encoder embeddings."""
+        vectors: list[SentenceVectors] | None = None
+        if self.entities.needs_sentence_vectors:
+            if sentences is None or embeddings is None:
+                raise ValueError("the trained entity stage needs each document's sentences and embeddings")
+            vectors = [
+                SentenceVectors([s.start for s in doc], emb)
+                for doc, emb in zip(sentences, embeddings, strict=True)
+            ]
+        found = self.entities.extract_all(spacy_docs, vectors)
         if self.normalizer is None:
             return found
         return [self.normalizer.merge_aliases(entities) for entities in found]
@@ -287,20 +325,36 @@ class Pipeline:
         language = guess.code or hint
         return language, is_reliable(language)
 
-    def sentence_features_for(
+    def sentence_embeddings(
         self,
-        sentences: list[list[Sentence]],
+        sentences: Sequence[Sequence[Sentence]],
         embed: Callable[[list[str]], NDArray[np.float32]] | None = None,
     ) -> list[NDArray[np.float32]] | None:
-        """Encoder features for every sentence of the batch, in one encoder call (`embed` replaces the
-        encoder call, e.g. with the training scripts' embedding cache)."""
-        if self.encoder is None or self.indicator_model is None:
+        """The encoder's embedding of every sentence of the batch, in one encoder call, split by document
+        (`embed` replaces the encoder call, e.g. with the training scripts' embedding cache)."""
+        if self.encoder is None:
             return None
         flat = [s.text for doc in sentences for s in doc]
-        boundaries = [0]
-        for doc in sentences:
-            boundaries.append(boundaries[-1] + len(doc))
-        full = self.indicator_model.features((embed or self.encoder.encode)(flat), boundaries, flat)
+        vectors = (embed or self.encoder.encode)(flat).reshape(len(flat), EMBEDDING_DIM)
+        return [vectors[start:end] for start, end in itertools.pairwise(_boundaries(sentences))]
+
+    def sentence_features_for(
+        self,
+        sentences: Sequence[Sequence[Sentence]],
+        embed: Callable[[list[str]], NDArray[np.float32]] | None = None,
+        embeddings: Sequence[NDArray[np.float32]] | None = None,
+    ) -> list[NDArray[np.float32]] | None:
+        """The indicator heads' input for every sentence of the batch, from `embeddings` (as
+        sentence_embeddings returns them) or from one encoder call."""
+        if self.encoder is None or self.indicator_model is None:
+            return None
+        if embeddings is None:
+            embeddings = self.sentence_embeddings(sentences, embed)
+            assert embeddings is not None
+        flat = [s.text for doc in sentences for s in doc]
+        boundaries = _boundaries(sentences)
+        stacked = np.concatenate([np.zeros((0, EMBEDDING_DIM), dtype=np.float32), *embeddings])
+        full = self.indicator_model.features(stacked, boundaries, flat)
         return [full[start:end] for start, end in itertools.pairwise(boundaries)]
 
     def _indicators(

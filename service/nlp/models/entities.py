@@ -18,7 +18,14 @@ from service.contract import BuyerMention, CommodityMention, Entities, LocationM
 import numpy as np
 from numpy.typing import NDArray
 
-from service.nlp.models.mentions import Candidate, MentionClassifier, candidates, decide, mention_features
+from service.nlp.models.mentions import (
+    Candidate,
+    MentionClassifier,
+    SentenceVectors,
+    candidates,
+    decide,
+    mention_features,
+)
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import ReferenceData
 from service.nlp.rules.entities import commodity_matcher, producer_matcher
@@ -44,10 +51,12 @@ class MentionReader:
             reference,
         )
 
-    def read(self, doc: Doc | None, generic_doc: Doc) -> tuple[list[Candidate], NDArray[np.float32]]:
+    def read(
+        self, doc: Doc | None, generic_doc: Doc, sentence_vectors: SentenceVectors
+    ) -> tuple[list[Candidate], NDArray[np.float32]]:
         """Candidates of one text (`doc`: the recogniser's reading, if any) and their feature rows."""
         cands = candidates(doc, generic_doc, self.commodity_gazetteer, self.order_gazetteer, self.reference)
-        return cands, mention_features(cands, generic_doc)
+        return cands, mention_features(cands, generic_doc, sentence_vectors)
 
 
 @dataclass
@@ -57,10 +66,12 @@ class MentionStage:
     reader: MentionReader
     classifier: MentionClassifier
 
-    def roles(self, doc: Doc, generic_doc: Doc) -> list[tuple[int, int, str, str, float]]:
+    def roles(
+        self, doc: Doc, generic_doc: Doc, sentence_vectors: SentenceVectors
+    ) -> list[tuple[int, int, str, str, float]]:
         """(start, end, text, role, probability) of every candidate the classifier keeps; `generic_doc` is the
         pretrained pipeline's reading of the same text."""
-        cands, features = self.reader.read(doc, generic_doc)
+        cands, features = self.reader.read(doc, generic_doc, sentence_vectors)
         probs = self.classifier.probabilities(features)
         return [
             (c.start, c.end, c.text, label, prob)
@@ -92,25 +103,37 @@ class TrainedEntityExtractor:
             mentions,
         )
 
+    @property
+    def needs_sentence_vectors(self) -> bool:
+        return self.mentions is not None
+
     def extract(self, doc: Doc) -> Entities:
+        """One document's entities; only for an extractor without the mention stage (see extract_all)."""
         return self.extract_all([doc])[0]
 
-    def extract_all(self, docs: Sequence[Doc]) -> list[Entities]:
-        """Entities of each document; the pretrained pass of the mention stage runs over them as one batch."""
+    def extract_all(
+        self, docs: Sequence[Doc], sentence_vectors: Sequence[SentenceVectors] | None = None
+    ) -> list[Entities]:
+        """Entities of each document; the pretrained pass of the mention stage runs over them as one batch.
+        The mention stage needs each document's sentence vectors."""
         if self.mentions is None:
             return [self._recognised(doc) for doc in docs]
+        if sentence_vectors is None or len(sentence_vectors) != len(docs):
+            raise ValueError("the mention stage needs the sentence vectors of every document")
         generic_docs = self.mentions.reader.generic.pipe([doc.text for doc in docs], batch_size=max(len(docs), 1))
         return [
-            self._classified(doc, self.mentions, generic_doc)
-            for doc, generic_doc in zip(docs, generic_docs, strict=True)
+            self._classified(doc, self.mentions, generic_doc, vectors)
+            for doc, generic_doc, vectors in zip(docs, generic_docs, sentence_vectors, strict=True)
         ]
 
-    def _classified(self, doc: Doc, mentions: MentionStage, generic_doc: Doc) -> Entities:
+    def _classified(
+        self, doc: Doc, mentions: MentionStage, generic_doc: Doc, sentence_vectors: SentenceVectors
+    ) -> Entities:
         producers: dict[str, ProducerMention] = {}
         commodities: dict[str, CommodityMention] = {}
         locations: dict[str, LocationMention] = {}
         buyers: dict[str, BuyerMention] = {}
-        for start, end, surface, role, prob in mentions.roles(doc, generic_doc):
+        for start, end, surface, role, prob in mentions.roles(doc, generic_doc, sentence_vectors):
             key = surface.casefold()
             if role == "PRODUCER" and key not in {k.casefold() for k in producers}:
                 producers[surface] = self.normalizer.producer(surface, start, end, round(prob, 4))

@@ -6,14 +6,16 @@ government prose it takes people, agencies and producers for places and misses p
 pretrained recogniser (trained on news) and the reference gazetteers find spans the corpus model misses and
 know a person from a place. This stage pools the candidates of all three and learns, from documents the
 recogniser never trained on, how far to trust each source in each context (its contextual vectors are the
-pretrained model's, so they do not share the recogniser's blind spots).
+pretrained model's, so they do not share the recogniser's blind spots). Since `mentions-logistic-11` it also
+reads the sentence encoder's embedding of the candidate's sentence: what the sentence is about decides whether
+a place is where goods are made or where a court sat.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,6 +118,9 @@ _SITE_WORD = re.compile(
 )
 _CONTEXT_TOKENS = 4
 _TENSOR_WIDTH = 96
+# Width of the sentence encoder's embeddings (all-MiniLM-L6-v2; `encoder.EMBEDDING_DIM`, not imported here so that
+# this module stays free of torch).
+SENTENCE_WIDTH = 384
 # Cue words of the sentence a place is named in: where goods are made, where they are sold, where workers come
 # from. They carry the role in any register, where the contextual vectors learn mostly our own corpus's style.
 _PRODUCTION_CUE = re.compile(
@@ -138,6 +143,25 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _PLACE_SOURCES = frozenset({"generic:GPE", "generic:LOC", "gazetteer:country", "gazetteer:region"})
 _COMMODITY_SOURCES = frozenset({"trained:COMMODITY", "gazetteer:commodity"})
 _PRODUCER_SOURCES = frozenset({"trained:PRODUCER", "gazetteer:order"})
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The sentence encoder's embedding of each sentence of one text, with the sentences' start offsets.
+
+    Why the mention stage reads them: a sentence embedding says what the sentence is about (goods being made,
+    a court case, a shelter, a conference) in a way the pretrained tagger's 96-wide token vectors and the cue
+    words do not, and the encoder was trained on far more than our corpus. The pipeline has them already for the
+    indicator heads, so they cost nothing extra in service."""
+
+    starts: list[int]
+    vectors: NDArray[np.float32]  # (sentences, SENTENCE_WIDTH)
+
+    def of(self, offset: int) -> NDArray[np.float32]:
+        """The embedding of the sentence holding `offset` (zeros for a text with no sentences)."""
+        if not self.starts:
+            return np.zeros(SENTENCE_WIDTH, dtype=np.float32)
+        return np.asarray(self.vectors[max(bisect_right(self.starts, offset) - 1, 0)], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -261,7 +285,7 @@ def _sentence_bounds(text: str) -> list[int]:
 
 _N_SHAPE = 14
 _N_RELATIONAL = 11
-N_FEATURES = len(SOURCES) * 2 + _N_SHAPE + _N_RELATIONAL + _TENSOR_WIDTH * 3
+N_FEATURES = len(SOURCES) * 2 + _N_SHAPE + _N_RELATIONAL + _TENSOR_WIDTH * 3 + SENTENCE_WIDTH
 
 
 def _relational(
@@ -300,9 +324,14 @@ def _relational(
     return out
 
 
-def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np.float32]:
-    """One row per candidate: its own sources, the sources of overlapping spans, shape, position, frequency and
-    the pretrained model's contextual vectors over the span and a few tokens either side."""
+def mention_features(
+    cands: Sequence[Candidate], generic_doc: Doc, sentence_vectors: SentenceVectors
+) -> NDArray[np.float32]:
+    """One row per candidate: its own sources, the sources of overlapping spans, shape, position, frequency,
+    the pretrained model's contextual vectors over the span and a few tokens either side, and the sentence
+    encoder's embedding of the candidate's sentence."""
+    if sentence_vectors.vectors.shape[1:] != (SENTENCE_WIDTH,):
+        raise ValueError(f"sentence vectors must be {SENTENCE_WIDTH} wide, got {sentence_vectors.vectors.shape}")
     text = generic_doc.text
     raw = generic_doc.tensor
     if raw is None or getattr(raw, "shape", (0, 0))[-1] != _TENSOR_WIDTH:
@@ -359,7 +388,10 @@ def mention_features(cands: Sequence[Candidate], generic_doc: Doc) -> NDArray[np
         vector[tensor_base + _TENSOR_WIDTH : tensor_base + 2 * _TENSOR_WIDTH] = _mean_rows(
             tensor, first - _CONTEXT_TOKENS, first
         )
-        vector[tensor_base + 2 * _TENSOR_WIDTH :] = _mean_rows(tensor, last, last + _CONTEXT_TOKENS)
+        vector[tensor_base + 2 * _TENSOR_WIDTH : tensor_base + 3 * _TENSOR_WIDTH] = _mean_rows(
+            tensor, last, last + _CONTEXT_TOKENS
+        )
+        vector[tensor_base + 3 * _TENSOR_WIDTH :] = sentence_vectors.of(cand.start)
     return rows
 
 

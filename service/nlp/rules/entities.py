@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -16,6 +17,9 @@ from spacy.tokens import Doc
 from service.contract import BuyerMention, CommodityMention, Entities, LocationMention, ProducerMention
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import ReferenceData
+
+if TYPE_CHECKING:
+    from service.nlp.models.mentions import SentenceVectors
 
 # Organisations that are never producers: agencies, courts, NGOs, media, standards bodies.
 _NOT_PRODUCER = re.compile(
@@ -70,7 +74,11 @@ class RulesEntityExtractor:
             reference, commodity_matcher(nlp, normalizer), producer_matcher(nlp, reference), normalizer
         )
 
-    def extract_all(self, docs: Sequence[Doc]) -> list[Entities]:
+    needs_sentence_vectors = False
+
+    def extract_all(
+        self, docs: Sequence[Doc], sentence_vectors: Sequence[SentenceVectors] | None = None
+    ) -> list[Entities]:
         return [self.extract(doc) for doc in docs]
 
     def extract(self, doc: Doc) -> Entities:

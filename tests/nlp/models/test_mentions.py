@@ -11,9 +11,11 @@ from service.nlp.models.mentions import (
     GENERIC_EXCLUDE,
     MENTION_LABELS,
     N_FEATURES,
+    SENTENCE_WIDTH,
     SOURCES,
     Candidate,
     MentionClassifier,
+    SentenceVectors,
     candidates,
     decide,
     goods_phrases,
@@ -22,6 +24,7 @@ from service.nlp.models.mentions import (
 from service.nlp.normalize import EntityNormalizer
 from service.nlp.reference import load_reference
 from service.nlp.rules.entities import commodity_matcher, producer_matcher
+from service.nlp.sentences import split_sentences
 
 THRESHOLDS = {label: 0.5 for label in MENTION_LABELS[1:]}
 
@@ -37,6 +40,13 @@ def probs(*rows: dict[str, float]) -> np.ndarray:
 
 def cand(start: int, end: int, text: str) -> Candidate:
     return Candidate(start, end, text, frozenset())
+
+
+def numbered_sentences(text: str) -> SentenceVectors:
+    """Sentence vectors whose every entry is the sentence's number plus one, so a row tells which it came from."""
+    sentences = split_sentences(text)
+    vectors = np.array([[i + 1.0] * SENTENCE_WIDTH for i in range(len(sentences))], dtype=np.float32)
+    return SentenceVectors([s.start for s in sentences], vectors.reshape(len(sentences), SENTENCE_WIDTH))
 
 
 def test_longer_span_with_the_same_role_wins() -> None:
@@ -86,7 +96,7 @@ def test_candidates_pool_sources_and_features_have_the_declared_width(generic: s
     assert "gazetteer:commodity" in by_text["gloves"].sources
     assert "gazetteer:country" in by_text["Malaysia"].sources
     cands = [Candidate(0, 12, "KUALA LUMPUR", frozenset()), *cands]
-    features = mention_features(cands, doc)
+    features = mention_features(cands, doc, numbered_sentences(text))
     assert features.shape == (len(cands), N_FEATURES)
     dateline = 2 * len(SOURCES) + 9
     assert features[0, dateline] == 1.0
@@ -115,12 +125,36 @@ def test_relational_features_tie_a_place_to_goods_in_its_sentence(generic: spacy
         Candidate(text.index("Sabah"), text.index("Sabah") + 5, "Sabah", frozenset({"gazetteer:region"})),
         Candidate(text.index("Geneva"), text.index("Geneva") + 6, "Geneva", frozenset({"generic:GPE"})),
     ]
-    features = mention_features(cands, doc)
+    features = mention_features(cands, doc, numbered_sentences(text))
     relational = 2 * len(SOURCES) + 14
     sabah, geneva = features[-2], features[-1]
     assert sabah[relational] == 1.0  # shares a sentence with "Palm oil"
     assert geneva[relational] == 0.0
     assert sabah[relational + 3] == 1.0 and sabah[relational + 6] == 1.0  # production cue, "in Sabah"
+
+
+def test_each_candidate_reads_the_embedding_of_its_own_sentence(generic: spacy.language.Language) -> None:
+    text = "Cotton is picked in Lebap. The report was launched in Geneva. Officials spoke in Ashgabat."
+    doc = generic(text)
+    places = [
+        Candidate(text.index(name), text.index(name) + len(name), name, frozenset({"generic:GPE"}))
+        for name in ("Lebap", "Geneva", "Ashgabat")
+    ]
+    features = mention_features(places, doc, numbered_sentences(text))
+    assert [float(row[-1]) for row in features] == [1.0, 2.0, 3.0]
+    assert np.all(features[:, N_FEATURES - SENTENCE_WIDTH :] == features[:, -1:])
+
+
+def test_a_text_without_sentences_reads_zeros() -> None:
+    empty = SentenceVectors([], np.zeros((0, SENTENCE_WIDTH), dtype=np.float32))
+    assert not empty.of(10).any()
+
+
+def test_sentence_vectors_of_another_width_are_refused(generic: spacy.language.Language) -> None:
+    text = "Cotton is picked in Lebap."
+    wrong = SentenceVectors([0], np.ones((1, SENTENCE_WIDTH - 1), dtype=np.float32))
+    with pytest.raises(ValueError, match="wide"):
+        mention_features([Candidate(20, 25, "Lebap", frozenset())], generic(text), wrong)
 
 
 def test_classifier_refuses_weights_of_another_width(tmp_path: object) -> None:
@@ -133,3 +167,29 @@ def test_classifier_refuses_weights_of_another_width(tmp_path: object) -> None:
     model.save(folder / "m.npz")
     with pytest.raises(ValueError, match="features"):
         MentionClassifier.load(folder / "m.npz", "t", {})
+
+
+def test_sentence_width_is_the_encoders() -> None:
+    from service.nlp.models.encoder import EMBEDDING_DIM
+
+    assert SENTENCE_WIDTH == EMBEDDING_DIM
+
+
+def test_the_mention_stage_refuses_to_run_without_sentence_vectors(generic: spacy.language.Language) -> None:
+    from service.nlp.models.entities import MentionReader, MentionStage, TrainedEntityExtractor
+
+    reference = load_reference(Settings().reference_dir)
+    width = N_FEATURES
+    intercept = np.zeros(len(MENTION_LABELS))
+    intercept[MENTION_LABELS.index("LOCATION")] = 5.0  # every candidate reads as a production place
+    classifier = MentionClassifier(
+        "t", np.zeros(width), np.ones(width), np.zeros((len(MENTION_LABELS), width)), intercept, THRESHOLDS
+    )
+    stage = MentionStage(MentionReader.build(generic, reference), classifier)
+    extractor = TrainedEntityExtractor.build(generic, reference, False, False, mentions=stage)
+    text = "Cotton is picked in Lebap, Turkmenistan."
+    doc = generic(text)
+    with pytest.raises(ValueError, match="sentence vectors"):
+        extractor.extract_all([doc])
+    (entities,) = extractor.extract_all([doc], [numbered_sentences(text)])
+    assert "Turkmenistan" in {location.text for location in entities.locations}
