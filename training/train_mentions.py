@@ -5,7 +5,8 @@ how far the recogniser is to be trusted on unseen text rather than on its own tr
 and the per-role thresholds are chosen by grouped cross-validation on that split (a story and its retellings
 stay in one fold); the corpus test split is reported. The shared development set is never used here.
 
-usage: python training/train_mentions.py [--model models/entities]
+usage: python training/train_mentions.py [--model models/entities] [--crossfit var/crossfit] [--dry-run]
+       [--without-sentence]
 """
 
 from __future__ import annotations
@@ -209,6 +210,12 @@ def main() -> int:
         help="also learn from the train split, read by two recognisers each trained on the other half (kept in "
         "this folder, trained if missing), so the classifier sees the recogniser's errors on unseen text",
     )
+    parser.add_argument(
+        "--without-sentence",
+        action="store_true",
+        help="blank the sentence-embedding features (the comparison row for mentions-logistic-10's features); "
+        "use with --dry-run",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the comparison, save nothing")
     args = parser.parse_args()
     started = time.time()
@@ -220,6 +227,9 @@ def main() -> int:
     encoder = manifest_encoder(args.model.parent)
     data = Featurised(parts, encoder)
     test = Featurised([(english(load_docs("test")), recogniser)], encoder)
+    if args.without_sentence:  # constant columns get unit scale and zero weight: as if they were not there
+        data.x[:, -SENTENCE_WIDTH:] = 0.0
+        test.x[:, -SENTENCE_WIDTH:] = 0.0
     dev_ids = {str(r["id"]) for r in dev_rows}
     print(f"candidates {len(data.y)}, roles {np.bincount(data.y, minlength=len(MENTION_LABELS)).tolist()}")
     comparison = []
