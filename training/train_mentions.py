@@ -73,13 +73,15 @@ class Featurised:
             trained_docs = (
                 list(trained.pipe(texts, batch_size=16)) if trained is not None else [None] * len(rows)
             )
-            for row, gdoc, tdoc in zip(rows, generic_docs, trained_docs, strict=True):
-                sentences = split_sentences(str(row["text"]))
+            split = [split_sentences(text) for text in texts]
+            # One cache read for the whole part: the embedding cache is one file of every sentence seen.
+            stacked = embed_cached(encoder, [s.text for doc in split for s in doc]).reshape(
+                -1, SENTENCE_WIDTH
+            )
+            offsets = np.cumsum([0, *(len(doc) for doc in split)])
+            for index, (row, gdoc, tdoc) in enumerate(zip(rows, generic_docs, trained_docs, strict=True)):
                 vectors = SentenceVectors(
-                    [s.start for s in sentences],
-                    embed_cached(encoder, [s.text for s in sentences]).reshape(
-                        len(sentences), SENTENCE_WIDTH
-                    ),
+                    [s.start for s in split[index]], stacked[offsets[index] : offsets[index + 1]]
                 )
                 cands, features = reader.read(tdoc, gdoc, vectors)
                 feats.append(features)
