@@ -125,15 +125,5 @@ def embed_cached(encoder: SentenceEncoder, texts: list[str]) -> NDArray[np.float
     return np.stack([cache[k] for k in keys]).astype(np.float32)
 
 
-def manifest_encoder(models_dir: Path) -> SentenceEncoder:
-    """The sentence encoder the service will run with these models (the packaged MiniLM, with the manifest's
-    adapter if it lists one), so that heads are trained on the vectors they later see."""
-    from service.nlp.models.manifest import ModelManifest
-
-    manifest = ModelManifest.load(models_dir)
-    adapter = manifest.path_of("encoder_adapter") if "encoder_adapter" in manifest.models else None
-    return SentenceEncoder.load(adapter=adapter)
-
-
 def features(encoder: SentenceEncoder, data: SentenceSet) -> NDArray[np.float32]:
     return with_context(embed_cached(encoder, data.texts), data.boundaries)

@@ -337,7 +337,7 @@ def document_features(
     assert encoder is not None
     split = [split_sentences(d["text"]) for d in docs]
     embeddings = pipeline.sentence_embeddings(split, embed=lambda texts: embed_cached(encoder, texts))
-    features = pipeline.sentence_features_for(split, embeddings=embeddings)
+    features = pipeline.sentence_features_for(split, embeddings)
     assert embeddings is not None and features is not None
     return list(zip(split, embeddings, features, strict=True))
 

@@ -42,7 +42,7 @@ from service.nlp.models.mentions import (
 )
 from service.nlp.reference import load_reference
 from service.nlp.sentences import split_sentences
-from training.datasets import embed_cached, english, load_docs, manifest_encoder
+from training.datasets import embed_cached, english, load_docs
 from training.train_entities import train_recogniser
 
 VERSION = "mentions-logistic-11"
@@ -226,7 +226,7 @@ def main() -> int:
     parts: list[tuple[list[dict[str, Any]], Path | None]] = [(dev_rows, recogniser)]
     if args.crossfit is not None:
         parts += crossfit_parts(args.crossfit)
-    encoder = manifest_encoder(args.model.parent)
+    encoder = SentenceEncoder.load(adapter=ModelManifest.load(args.model.parent.resolve()).encoder_adapter())
     data = Featurised(parts, encoder)
     test = Featurised([(english(load_docs("test")), recogniser)], encoder)
     if args.without_sentence:  # constant columns get unit scale and zero weight: as if they were not there

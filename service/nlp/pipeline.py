@@ -153,8 +153,7 @@ class Pipeline:
         if manifest is not None and (
             "indicators" in manifest.models or entity_extractor.needs_sentence_vectors
         ):
-            adapter = manifest.path_of("encoder_adapter") if "encoder_adapter" in manifest.models else None
-            encoder = SentenceEncoder.load(threads=settings.torch_threads, adapter=adapter)
+            encoder = SentenceEncoder.load(threads=settings.torch_threads, adapter=manifest.encoder_adapter())
             versions["sentence_encoder"] = encoder.version
             if entity_extractor.needs_sentence_vectors and mentions_encoder != encoder.version:
                 raise ValueError(
@@ -231,7 +230,7 @@ class Pipeline:
         sentences = [split_sentences(text) for text in texts]
         started = self._timed("sentences", started)
         embeddings = self.sentence_embeddings(sentences)
-        features = self.sentence_features_for(sentences, embeddings=embeddings)
+        features = self.sentence_features_for(sentences, embeddings)
         started = self._timed("encoder", started)
         all_entities = self.entities_of(spacy_docs, sentences, embeddings)
         started = self._timed("entities", started)
@@ -341,16 +340,12 @@ class Pipeline:
     def sentence_features_for(
         self,
         sentences: Sequence[Sequence[Sentence]],
-        embed: Callable[[list[str]], NDArray[np.float32]] | None = None,
-        embeddings: Sequence[NDArray[np.float32]] | None = None,
+        embeddings: Sequence[NDArray[np.float32]] | None,
     ) -> list[NDArray[np.float32]] | None:
-        """The indicator heads' input for every sentence of the batch, from `embeddings` (as
-        sentence_embeddings returns them) or from one encoder call."""
-        if self.encoder is None or self.indicator_model is None:
+        """The indicator heads' input for every sentence of the batch, from `embeddings` as
+        sentence_embeddings returns them."""
+        if embeddings is None or self.indicator_model is None:
             return None
-        if embeddings is None:
-            embeddings = self.sentence_embeddings(sentences, embed)
-            assert embeddings is not None
         flat = [s.text for doc in sentences for s in doc]
         boundaries = _boundaries(sentences)
         stacked = np.concatenate([np.zeros((0, EMBEDDING_DIM), dtype=np.float32), *embeddings])

@@ -51,6 +51,11 @@ class ModelManifest:
     def version_of(self, name: str) -> str:
         return str(self.models[name]["version"])
 
+    def encoder_adapter(self) -> Path | None:
+        """The LoRA adapter the sentence encoder runs with, if the manifest lists one: service and training load
+        the encoder through this, so heads are trained on the vectors they later see."""
+        return self.path_of("encoder_adapter") if "encoder_adapter" in self.models else None
+
     def verify(self) -> None:
         for name, entry in self.models.items():
             folder = self.path_of(name)

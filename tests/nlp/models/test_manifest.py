@@ -28,3 +28,10 @@ def test_tampered_model_is_refused(tmp_path: Path) -> None:
     target.write_text(target.read_text() + " ")
     with pytest.raises(ManifestError):
         ModelManifest.load(copy).verify()
+
+
+def test_encoder_adapter_is_the_listed_folder_or_none(tmp_path: Path) -> None:
+    plain = ModelManifest(tmp_path, {"indicators": {"path": "indicators", "version": "v"}})
+    assert plain.encoder_adapter() is None
+    adapted = ModelManifest(tmp_path, {"encoder_adapter": {"path": "adapter", "version": "v"}})
+    assert adapted.encoder_adapter() == tmp_path / "adapter"
