@@ -34,10 +34,24 @@ _REMEDIATED = re.compile(
     r"\b(returned (all |the |their |its )?(passports|documents|papers|ids?|wages|fees)|(passports|documents) "
     r"(were|have been|had been) returned|reimburs\w*|repaid|refund\w*|remediat\w*|no longer|has since|have since|"
     r"now (keep|keeps|hold|holds|receive|receives|get|gets|have|has|control|controls|work|works|pay|pays|lets)|"
+    r"(ended|stopped|discontinued|abandoned) (its|the|their) (use|practice)|now hires?|"
     r"restored|corrected|abolished|(was|were|has been|have been) (ended|stopped|lifted|removed|dismissed|"
     r"replaced)|lifted|revok\w*|modif(y|ied|ies|ication)|compensat\w*|paid back|back pay|back wages)\b",
     re.IGNORECASE,
 )
+# A debt still to be paid off is the shape of debt bondage ("could not leave until the advance was repaid"), not a
+# remediation; the repayment words in such a phrase are not a remediation cue.
+_PENDING_REPAYMENT = re.compile(
+    r"\b(until|till|unless|before|to be|must be|has to be|have to be|had to be)\b[^.;]{0,40}?"
+    r"\b(repaid|paid back|paid off|reimbursed|refunded)\b",
+    re.IGNORECASE,
+)
+
+
+def _remediated(sentence: str) -> bool:
+    return bool(_REMEDIATED.search(_PENDING_REPAYMENT.sub(" ", sentence)))
+
+
 # Modal "may" only in lower case: "in May" is a month. "Would not" and "would never" tell a refusal in the past
 # ("the captain would not let us ashore"), not a condition; a conditional one brings its own "if".
 _HYPOTHETICAL = re.compile(
@@ -74,7 +88,7 @@ _FIRST_HAND = re.compile(r"\b(I|[Ww]e|[Mm]y|[Oo]ur|me|us)\b|[\"“][^\"”]{8,}"
 
 def classify_status(sentence: str) -> EvidenceStatus:
     """Best guess of the evidence status of a sentence that mentions an indicator."""
-    if _REMEDIATED.search(sentence):
+    if _remediated(sentence):
         return "remediated"
     if _NEGATED.search(sentence):
         return "negated"
@@ -105,9 +119,9 @@ STATUS_CUE_NAMES = (
     "first_hand",
     "plain_negation",
 )
-_CUE_PATTERNS = (_REMEDIATED, _NEGATED, _HYPOTHETICAL, _POLICY, _REPORTED, _FIRST_HAND, _PLAIN_NEGATION)
+_CUE_PATTERNS = (_NEGATED, _HYPOTHETICAL, _POLICY, _REPORTED, _FIRST_HAND, _PLAIN_NEGATION)
 
 
 def status_cues(sentence: str) -> tuple[bool, ...]:
     """Which cue patterns match the sentence, in STATUS_CUE_NAMES order."""
-    return tuple(bool(pattern.search(sentence)) for pattern in _CUE_PATTERNS)
+    return (_remediated(sentence), *(bool(pattern.search(sentence)) for pattern in _CUE_PATTERNS))

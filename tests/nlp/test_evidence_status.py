@@ -20,6 +20,15 @@ from service.nlp.evidence_status import STATUS_CUE_NAMES, classify_status, statu
         ("The company did not confiscate any passports.", "negated"),
         ("Passports were returned to all workers in May.", "remediated"),
         ("CBP found that the crew were confined to the vessel.", "reported"),
+        # A debt still to be paid off binds the worker: debt bondage told, not remediation.
+        ("Nobody can leave the kiln until the advance is repaid.", "affirmed"),
+        ("The workers could not quit before their fees were paid back.", "affirmed"),
+        ("The company repaid the recruitment fees to 2,000 workers.", "remediated"),
+        (
+            "The mill ended its use of labor contractors and now hires workers with no advance to be repaid.",
+            "remediated",
+        ),
+        ("Until the audit, fees were not refunded; they have since been repaid.", "remediated"),
     ],
 )
 def test_classify_status(sentence: str, status: str) -> None:

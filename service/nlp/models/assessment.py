@@ -341,6 +341,9 @@ class AssessmentModel:
         for name, weight, value in zip(self.factors, self.bar_weights, x, strict=True):
             shown[f"contribution_{name}"] = round(float(weight * value), 3)
         shown["finding_bar_probability"] = round(conclusive, 3)
+        # The import element is shown even when the tier does not read it (DOMAIN.md: tier and US nexus are
+        # separate judgements), so the reader sees both; it has no contribution then.
+        shown.setdefault("us_nexus_score", round(nexus.score, 3))
         return Assessment(
             tier=tier,
             score=round(score, 4),

@@ -9,6 +9,7 @@ import pytest
 from service.config import Settings
 from service.contract import INDICATOR_IDS
 from service.nlp.pipeline import Pipeline
+from service.nlp.sentences import split_sentences
 from training.train_assessment import load_tier_probes
 
 TEXT = (
@@ -92,3 +93,25 @@ def test_models_assessment_factors_add_up(models_pipeline: Pipeline) -> None:
     assert assessment.factors["finding_cue"] == 1.0
     vague = models_pipeline.analyze("v", "Someone told me workers are treated badly somewhere.").assessment
     assert vague.tier == "insufficient" and any("Name the producer" in m for m in vague.missing)
+
+
+@pytest.mark.integration
+def test_models_tier_is_judged_apart_from_the_us_nexus(models_pipeline: Pipeline) -> None:
+    """DOMAIN.md: a strong case about goods never imported is still `reasonable`; the import element is missing."""
+    text = TIER_PROBES["no-import"].text
+    analysis = models_pipeline.analyze("n", text)
+    assert analysis.assessment.tier == "reasonable"
+    assert not analysis.us_nexus.present
+    assert any("United States" in m for m in analysis.assessment.missing)
+    assert "us_nexus_score" in analysis.assessment.factors
+    assert "contribution_us_nexus_score" not in analysis.assessment.factors
+    model = models_pipeline.assessment_model
+    assert model is not None
+    sentences = split_sentences(text)
+    imported = analysis.us_nexus.model_copy(update={"present": True, "score": 0.99})
+    assessed = [
+        model.assess(text, sentences, analysis.entities, analysis.indicators, nexus)
+        for nexus in (analysis.us_nexus, imported)
+    ]
+    assert assessed[0].score == assessed[1].score and assessed[0].tier == assessed[1].tier
+    assert assessed[1].factors["us_nexus_score"] == 0.99
