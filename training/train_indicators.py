@@ -57,7 +57,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "indicators-minilm-13"
+VERSION = "indicators-minilm-14"
 # The document vote chosen for version 2 (training/compare_aggregation.py), kept for every recipe.
 AGGREGATION, AGGREGATION_PARAM, RULES_WEIGHT = "min_evidence", 0.5, 0.3
 FIRE_RATE_TOLERANCE = 0.01
