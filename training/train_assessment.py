@@ -25,10 +25,12 @@ eighth round, only count-insensitive variants can ship as well (RAW_COUNT_FACTOR
 document than real texts do (see the datasheet), so a weight on the raw count learns how the corpus was written,
 not the bar. The raw-count variants are still fitted and shown. Since the fourteenth round, only variants whose
 tier ignores the US nexus can ship (NEXUS_FACTORS): DOMAIN.md judges tier and nexus separately, and each additive
-variant is also fitted without the nexus so the table shows what that costs. An aggregate diagnosis on the shared set (real
-`reasonable` documents carry fewer indicators) prompted the restriction; it rests on the domain grounds above, and
-no variant was scored on the shared set to make it. The
-variant the key prefers ships: it is refitted on train+dev, its factor list is stored in meta.json (the service
+variant is also fitted without the nexus so the table shows what that costs. An aggregate diagnosis on the shared
+set (real `reasonable` documents carry fewer indicators) prompted that restriction; it rests on the domain grounds
+above, and no variant was scored on the shared set to make it. Since the fifteenth round every fit clips its inputs
+to their range in its training set, and the bounds ship with the model: the length (LENGTH_FACTORS) is unbounded,
+and real reports run far outside the written corpus's range of it. Each variant reading it is also fitted without
+it. The variant the key prefers ships: it is refitted on train+dev, its factor list is stored in meta.json (the service
 computes exactly those), and the corpus test split is reported. The comparison table goes into the model's
 meta.json. The shared development set is never used here.
 
@@ -84,7 +86,7 @@ from training.datasets import (
     sentence_set,
 )
 
-VERSION = "assessment-13"
+VERSION = "assessment-14"
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 ORIGINAL = (
@@ -295,6 +297,11 @@ BASE_VARIANTS = (
 # how often our writers added an import route to strong cases, not the bar, so only nexus-free variants can ship;
 # each additive variant is also fitted with the nexus so that the table shows what the restriction costs.
 NEXUS_FACTORS = frozenset({"us_nexus_score"})
+# Fifteenth round: the document's length is the one unbounded factor, and not an element of the bar. In the
+# written corpus it spans 1 to 73 sentences; a real report of several hundred lies far outside that range, where a
+# linear weight extrapolates. Every fit now clips its inputs to the training range (Fitted.lower/upper, stored with
+# the model). Each variant that reads the length is also fitted without it, so the table shows what it is worth.
+LENGTH_FACTORS = frozenset({"length_log_sentences"})
 
 
 def nexus_free(variant: Variant) -> bool:
@@ -302,24 +309,42 @@ def nexus_free(variant: Variant) -> bool:
     return not NEXUS_FACTORS & set(variant.factors)
 
 
-def without_nexus(variant: Variant) -> Variant:
-    """The same variant with the nexus factor dropped from both bars."""
+def length_free(variant: Variant) -> bool:
+    """Whether the variant's score is free of the document's length, which real reports carry out of range."""
+    return not LENGTH_FACTORS & set(variant.factors)
+
+
+def without(variant: Variant, dropped: frozenset[str], suffix: str, description: str) -> Variant:
+    """The same variant with `dropped` factors removed from both bars."""
     conclusive = variant.conclusive_factors
     return replace(
         variant,
-        name=f"{variant.name}-nonexus",
-        factors=tuple(f for f in variant.factors if f not in NEXUS_FACTORS),
-        conclusive_factors=None
-        if conclusive is None
-        else tuple(f for f in conclusive if f not in NEXUS_FACTORS),
-        description=f"{variant.description}; no US-nexus factor",
+        name=f"{variant.name}-{suffix}",
+        factors=tuple(f for f in variant.factors if f not in dropped),
+        conclusive_factors=None if conclusive is None else tuple(f for f in conclusive if f not in dropped),
+        description=f"{variant.description}; {description}",
     )
 
 
+def without_nexus(variant: Variant) -> Variant:
+    return without(variant, NEXUS_FACTORS, "nonexus", "no US-nexus factor")
+
+
+def without_length(variant: Variant) -> Variant:
+    return without(variant, LENGTH_FACTORS, "nolength", "no length factor")
+
+
+_ADDITIVE_COUNT_FREE = [v for v in BASE_VARIANTS if v.kind == "logistic" and count_insensitive(v)]
 VARIANTS = (
     *BASE_VARIANTS,
-    *(without_nexus(v) for v in BASE_VARIANTS if v.kind == "logistic" and count_insensitive(v)),
+    *(without_nexus(v) for v in _ADDITIVE_COUNT_FREE),
+    *(without_length(without_nexus(v)) for v in _ADDITIVE_COUNT_FREE if not length_free(v)),
 )
+
+
+def may_ship(variant: Variant) -> bool:
+    """The shipping rules in the module docstring: additive, count-insensitive and nexus-free."""
+    return variant.kind == "logistic" and count_insensitive(variant) and nexus_free(variant)
 
 
 @dataclass
@@ -525,6 +550,8 @@ class Fitted:
     bar_bias: float
     conclusive_weights: NDArray[np.float64]
     conclusive_bias: float
+    lower: NDArray[np.float64]  # each factor's range in the training set: inputs are clipped to it
+    upper: NDArray[np.float64]
     boosted: tuple[HistGradientBoostingClassifier, HistGradientBoostingClassifier] | None = None
 
     def predict(self, split: Split) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -532,7 +559,7 @@ class Fitted:
         x = split.columns(self.variant.factors)
         if self.boosted is not None:
             return self.boosted[0].predict_proba(x)[:, 1], self.boosted[1].predict_proba(x)[:, 1]
-        z = (x - self.mean) / self.scale
+        z = (np.clip(x, self.lower, self.upper) - self.mean) / self.scale
         return _sigmoid(z @ self.bar_weights + self.bar_bias), _sigmoid(
             z @ self.conclusive_weights + self.conclusive_bias
         )
@@ -540,6 +567,7 @@ class Fitted:
 
 def fit(variant: Variant, train: Split, c: float) -> Fitted:
     x = train.columns(variant.factors)
+    lower, upper = x.min(axis=0), x.max(axis=0)
     mean = x.mean(axis=0)
     std = x.std(axis=0)
     scale = np.where(std > 1e-9, std, 1.0)
@@ -568,7 +596,7 @@ def fit(variant: Variant, train: Split, c: float) -> Fitted:
             boosted(conc_signs, True).fit(x[met], conclusive),
         )
         zeros = np.zeros(d)
-        return Fitted(variant, mean, scale, zeros, 0.0, zeros, 0.0, boosted=models)
+        return Fitted(variant, mean, scale, zeros, 0.0, zeros, 0.0, lower, upper, boosted=models)
     bar_signs = [BAR_SIGNS[f] for f in variant.factors] if variant.constrained else free
     bar_w, bar_b = fit_logistic(z, train.bar, c, bar_signs, variant.balanced)
     conc_names = variant.conclusive_factors or variant.factors
@@ -579,7 +607,7 @@ def fit(variant: Variant, train: Split, c: float) -> Fitted:
         z[met][:, use], conclusive, c, [s for s, u in zip(conc_signs, use, strict=True) if u], True
     )
     conc_w[use] = sub_w
-    return Fitted(variant, mean, scale, bar_w, bar_b, conc_w, conc_b)
+    return Fitted(variant, mean, scale, bar_w, bar_b, conc_w, conc_b, lower, upper)
 
 
 def tiers_of(bar: NDArray[np.float64], conclusive: NDArray[np.float64]) -> NDArray[np.str_]:
@@ -715,7 +743,7 @@ def main() -> int:
     # DOMAIN.md's tier rules come first: of the variants that may ship, those passing the most tier probes are
     # ranked by the selection key. A variant that calls a Department of Labor listing with coercion insufficient,
     # or a revocation reasonable, gets its dev key from the corpus's mix and contradicts the rules.
-    eligible = [v for v in VARIANTS if v.kind == "logistic" and count_insensitive(v) and nexus_free(v)]
+    eligible = [v for v in VARIANTS if may_ship(v)]
     variant = max(
         eligible,
         key=lambda v: (len(probes_passed[v.name]), rows[v.name]["key"], -rows[v.name]["wro_bar_ece"]),
@@ -734,6 +762,8 @@ def main() -> int:
         bar_bias=final.bar_bias,
         conclusive_weights=final.conclusive_weights,
         conclusive_bias=final.conclusive_bias,
+        lower=final.lower,
+        upper=final.upper,
         nexus=nexus,
         version=VERSION,
         factors=variant.factors,

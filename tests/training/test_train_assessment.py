@@ -19,11 +19,18 @@ from training.train_assessment import (
     Split,
     Variant,
     count_insensitive,
+    fit,
     fit_logistic,
+    length_free,
     load_tier_probes,
+    may_ship,
+    nexus_free,
     passed_probes,
     probe_documents,
 )
+
+# The range of a 0/1 factor, for fitted models built by hand.
+UNIT_RANGE = (np.zeros(1), np.ones(1))
 
 
 def _data() -> tuple[NDArray[np.float64], NDArray[np.int8]]:
@@ -65,11 +72,20 @@ def test_shipped_model_is_the_variant_it_names() -> None:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     variant = next(v for v in VARIANTS if v.name == meta["variant"])
     assert model.factors == variant.factors
-    assert count_insensitive(variant), "a variant reading raw indicator counts may not ship"
+    assert may_ship(variant), "the shipped variant breaks a shipping rule (counts, nexus or length)"
     assert (meta["sign_constraints"] is not None) == variant.constrained
     for name, weight in zip(model.factors, model.bar_weights, strict=True):
         if variant.constrained:
             assert weight * BAR_SIGNS[name] >= -1e-9, name
+
+
+def test_shipped_model_clips_factors_to_its_training_range() -> None:
+    model = AssessmentModel.load(REPO_ROOT / "models" / "assessment")
+    assert model.lower is not None and model.upper is not None
+    assert np.all(model.lower <= model.upper)
+    inside = {name: float(high) for name, high in zip(model.factors, model.upper, strict=True)}
+    outside = {name: value * 10 + 5 for name, value in inside.items()}
+    assert np.allclose(model.vector(inside), model.vector(outside))
 
 
 def test_raw_count_variants_are_comparison_only() -> None:
@@ -78,6 +94,39 @@ def test_raw_count_variants_are_comparison_only() -> None:
     assert not count_insensitive(by_name["logcount-signed"])
     assert count_insensitive(by_name["count-free"])
     assert count_insensitive(by_name["hybrid-signed-findingcue"])
+
+
+def test_twins_drop_the_nexus_then_the_length() -> None:
+    by_name = {v.name: v for v in VARIANTS}
+    base = by_name["count-free-signed-findingcue-govspecific"]
+    assert not may_ship(base) and not nexus_free(base) and not length_free(base)
+    nonexus = by_name["count-free-signed-findingcue-govspecific-nonexus"]
+    assert may_ship(nonexus) and not length_free(nonexus)
+    twin = by_name["count-free-signed-findingcue-govspecific-nonexus-nolength"]
+    assert may_ship(twin) and length_free(twin)
+    assert set(base.factors) - set(twin.factors) == {"us_nexus_score", "length_log_sentences"}
+    assert twin.constrained == base.constrained and twin.conclusive_factors == base.conclusive_factors
+    assert not any(may_ship(v) for v in VARIANTS if v.kind != "logistic")
+
+
+def test_inputs_beyond_the_training_range_are_clipped() -> None:
+    """A document far longer than any the model was fitted on scores as the longest one did, not beyond."""
+    z, y = _data()
+    labels = np.where(y == 1, "reasonable", "insufficient")
+    names = ("max_indicator_score", "producer_named", "length_log_sentences")
+    matrix = np.zeros((len(y), len(CANDIDATE_FACTORS)))
+    for column, name in enumerate(names):
+        matrix[:, CANDIDATE_FACTORS.index(name)] = z[:, column]
+    falses = np.zeros(len(y), dtype=bool)
+    train = Split(matrix, labels, falses, falses, falses)
+    fitted = fit(Variant("clip", names), train, 1.0)
+    assert fitted.bar_weights[0] < 0  # the label falls with the first column
+    edge, beyond = np.zeros((2, len(CANDIDATE_FACTORS)))
+    column = CANDIDATE_FACTORS.index("max_indicator_score")
+    edge[column], beyond[column] = fitted.upper[0], fitted.upper[0] * 10
+    probe = Split(np.vstack([edge, beyond]), np.array(["reasonable"] * 2), *(np.zeros(2, dtype=bool),) * 3)
+    bar, _ = fitted.predict(probe)
+    assert bar[0] == pytest.approx(bar[1])
 
 
 def test_model_trained_on_other_factors_is_refused(tmp_path: Path) -> None:
@@ -115,7 +164,11 @@ def test_passed_probes_names_the_probes_a_fitted_variant_gets_right() -> None:
         np.zeros(3, dtype=bool),
     )
     # A model in which the Finding cue alone lifts a text over both bars.
-    fitted = Fitted(variant, np.zeros(1), np.ones(1), np.array([6.0]), -3.0, np.array([6.0]), -3.0)
+    fitted = Fitted(
+        variant, np.zeros(1), np.ones(1), np.array([6.0]), -3.0, np.array([6.0]), -3.0, *UNIT_RANGE
+    )
     assert passed_probes(fitted, split, probes) == ["finding", "revocation", "modification"]
-    lenient = Fitted(variant, np.zeros(1), np.ones(1), np.array([6.0]), 3.0, np.array([0.0]), -3.0)
+    lenient = Fitted(
+        variant, np.zeros(1), np.ones(1), np.array([6.0]), 3.0, np.array([0.0]), -3.0, *UNIT_RANGE
+    )
     assert passed_probes(lenient, split, probes) == []

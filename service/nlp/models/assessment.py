@@ -266,11 +266,19 @@ class AssessmentModel:
     nexus: NexusModel
     version: str
     factors: tuple[str, ...]  # the variant's factors, in weight order
+    # Each factor's range in the training documents. Inputs are clipped to it because a linear weight learned on
+    # the written corpus (1 to 73 sentences) says nothing about a report ten times longer; without the bounds
+    # (models before assessment-14) inputs are used as they are.
+    lower: NDArray[np.float64] | None = None
+    upper: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.factors) - set(CANDIDATE_FACTORS)
         if unknown or len(self.factors) != self.bar_weights.shape[0]:
             raise ValueError(f"assessment model factors do not match the service: {sorted(unknown)}")
+        for bound in (self.lower, self.upper):
+            if bound is not None and bound.shape != self.bar_weights.shape:
+                raise ValueError("assessment model factor bounds do not match its factors")
 
     @classmethod
     def load(cls, folder: Path) -> AssessmentModel:
@@ -292,6 +300,8 @@ class AssessmentModel:
                 ),
                 version=str(meta["version"]),
                 factors=tuple(str(name) for name in meta["factors"]),
+                lower=arrays.get("lower"),
+                upper=arrays.get("upper"),
             )
 
     def save(self, folder: Path, extra_meta: dict[str, object]) -> None:
@@ -307,6 +317,8 @@ class AssessmentModel:
             "nexus_bias": np.array(self.nexus.bias),
             "nexus_threshold": np.array(self.nexus.threshold),
         }
+        if self.lower is not None and self.upper is not None:
+            arrays["lower"], arrays["upper"] = self.lower, self.upper
         if self.nexus.document_weights is not None:
             arrays["nexus_document_weights"] = self.nexus.document_weights
             arrays["nexus_document_bias"] = np.array(self.nexus.document_bias)
@@ -316,6 +328,8 @@ class AssessmentModel:
 
     def vector(self, factors: dict[str, float]) -> NDArray[np.float64]:
         raw = np.array([factors[name] for name in self.factors], dtype=np.float64)
+        if self.lower is not None and self.upper is not None:
+            raw = np.clip(raw, self.lower, self.upper)
         return np.asarray((raw - self.mean) / self.scale, dtype=np.float64)
 
     def assess(
