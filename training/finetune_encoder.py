@@ -8,8 +8,8 @@ train_assessment.py fit their heads on the adapted embeddings (`--encoder-adapte
 
 The contrastive objective (`--objective contrastive`) is SetFit's first stage: pairs of corpus sentences, with
 target cosine 1 when both evidence the same set of indicators and 0 otherwise, tuned with a cosine-similarity
-loss. A sentence's set holds only the indicators it evidences (affirmed, first-hand, reported), so "did not
-confiscate passports" is paired apart from "kept our passports". The heads are then fitted on the tuned
+loss. A sentence's set holds only the indicators it evidences (affirmed, first-hand, reported): "did not
+confiscate passports" has an empty set, so it is never a positive partner of "kept our passports". The heads are then fitted on the tuned
 embeddings by train_indicators.py, as for the multi-task adapter.
 
 usage: python training/finetune_encoder.py [--out models/encoder_adapter] [--epochs 3]
@@ -91,8 +91,9 @@ def document_batches(data: SentenceSet, max_sentences: int, rng: random.Random) 
 
 def contrastive_pairs(data: SentenceSet, count: int, rng: random.Random) -> list[tuple[int, int, float]]:
     """SetFit-style pairs of sentence indices with target cosine: half positive (the same non-empty evidence set),
-    half negative (different sets). Half the negatives share an indicator word but differ in status (a hard
-    negative); sentences with no label at all are sampled as the rest of the negatives' partners."""
+    half negative. A negative's partner is, with probability 1/2, a discounted mention (an indicator labelled
+    negated, remediated or hypothetical, of any indicator); otherwise a sentence with another evidence set or,
+    as often, one with no label at all."""
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, row in enumerate(data.labels):
         groups.setdefault(tuple(int(v) for v in row), []).append(i)

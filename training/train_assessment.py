@@ -29,7 +29,7 @@ variant is also fitted without the nexus so the table shows what that costs. An 
 set (real `reasonable` documents carry fewer indicators) prompted that restriction; it rests on the domain grounds
 above, and no variant was scored on the shared set to make it. Since the fifteenth round every fit clips its inputs
 to their range in its training set, and the bounds ship with the model: the length (LENGTH_FACTORS) is unbounded,
-and real reports run far outside the written corpus's range of it. Each variant reading it is also fitted without
+and a long report can lie far outside the written corpus's range of it. Each variant reading it is also fitted without
 it. The variant the key prefers ships: it is refitted on train+dev, its factor list is stored in meta.json (the service
 computes exactly those), and the corpus test split is reported. The comparison table goes into the model's
 meta.json. The shared development set is never used here.
@@ -298,8 +298,8 @@ BASE_VARIANTS = (
 # each additive variant is also fitted with the nexus so that the table shows what the restriction costs.
 NEXUS_FACTORS = frozenset({"us_nexus_score"})
 # Fifteenth round: the document's length is the one unbounded factor, and not an element of the bar. In the
-# written corpus it spans 1 to 73 sentences; a real report of several hundred lies far outside that range, where a
-# linear weight extrapolates. Every fit now clips its inputs to the training range (Fitted.lower/upper, stored with
+# written corpus (train+dev) it spans 3 to 83 sentences; a report of several hundred would lie far outside that
+# range, where a linear weight extrapolates. Every fit now clips its inputs to the training range (Fitted.lower/upper, stored with
 # the model). Each variant that reads the length is also fitted without it, so the table shows what it is worth.
 LENGTH_FACTORS = frozenset({"length_log_sentences"})
 
@@ -310,7 +310,7 @@ def nexus_free(variant: Variant) -> bool:
 
 
 def length_free(variant: Variant) -> bool:
-    """Whether the variant's score is free of the document's length, which real reports carry out of range."""
+    """Whether the variant's score is free of the document's length, the one factor with no natural bound."""
     return not LENGTH_FACTORS & set(variant.factors)
 
 

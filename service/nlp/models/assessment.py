@@ -267,7 +267,7 @@ class AssessmentModel:
     version: str
     factors: tuple[str, ...]  # the variant's factors, in weight order
     # Each factor's range in the training documents. Inputs are clipped to it because a linear weight learned on
-    # the written corpus (1 to 73 sentences) says nothing about a report ten times longer; without the bounds
+    # the written corpus (3 to 83 sentences) says nothing about a report ten times longer; without the bounds
     # (models before assessment-14) inputs are used as they are.
     lower: NDArray[np.float64] | None = None
     upper: NDArray[np.float64] | None = None
