@@ -4,6 +4,7 @@ factors the service cannot compute is refused."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,12 @@ def test_shipped_model_clips_factors_to_its_training_range() -> None:
     inside = {name: float(high) for name, high in zip(model.factors, model.upper, strict=True)}
     outside = {name: value * 10 + 5 for name, value in inside.items()}
     assert np.allclose(model.vector(inside), model.vector(outside))
+
+
+def test_bounds_that_do_not_match_the_factors_are_refused() -> None:
+    model = AssessmentModel.load(REPO_ROOT / "models" / "assessment")
+    with pytest.raises(ValueError, match="bounds"):
+        replace(model, lower=np.zeros(len(model.factors) + 1))
 
 
 def test_raw_count_variants_are_comparison_only() -> None:
