@@ -146,7 +146,8 @@ def train_contrastive(
         steps += 1
         if steps % 25 == 0:
             print(
-                f"pairs {start + len(chunk)}/{len(sampled)} loss {total / steps:.4f} ({time.time() - started:.0f}s)"
+                f"pairs {start + len(chunk)}/{len(sampled)} loss {total / steps:.4f} ({time.time() - started:.0f}s)",
+                flush=True,
             )
     return [{"pairs": len(sampled), "mean_loss": round(total / max(steps, 1), 4)}]
 

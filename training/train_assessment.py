@@ -27,11 +27,11 @@ not the bar. The raw-count variants are still fitted and shown. Since the fourte
 tier ignores the US nexus can ship (NEXUS_FACTORS): DOMAIN.md judges tier and nexus separately, and each additive
 variant is also fitted without the nexus so the table shows what that costs. An aggregate diagnosis on the shared
 set (real `reasonable` documents carry fewer indicators) prompted that restriction; it rests on the domain grounds
-above, and no variant was scored on the shared set to make it. Since the fifteenth round every fit clips its inputs
-to their range in its training set, and the bounds ship with the model: the length (LENGTH_FACTORS) is unbounded,
-and a long report can lie far outside the written corpus's range of it. Each variant reading it is also fitted without
-it. The variant the key prefers ships: it is refitted on train+dev, its factor list is stored in meta.json (the service
-computes exactly those), and the corpus test split is reported. The comparison table goes into the model's
+above, and no variant was scored on the shared set to make it. Since the fifteenth round every fit clips its
+inputs to their range in its training set, and the bounds ship with the model: the length (LENGTH_FACTORS) is
+unbounded, and a long report can lie far outside the written corpus's range of it. Each variant reading it is also
+fitted without it. The variant the key prefers ships: it is refitted on train+dev, its factor list is stored in
+meta.json (the service computes exactly those), and the corpus test split is reported. The comparison table goes into the model's
 meta.json. The shared development set is never used here.
 
 usage: python training/train_assessment.py [--out models/assessment] [--compare-only]
@@ -299,8 +299,9 @@ BASE_VARIANTS = (
 NEXUS_FACTORS = frozenset({"us_nexus_score"})
 # Fifteenth round: the document's length is the one unbounded factor, and not an element of the bar. In the
 # written corpus (train+dev) it spans 3 to 83 sentences; a report of several hundred would lie far outside that
-# range, where a linear weight extrapolates. Every fit now clips its inputs to the training range (Fitted.lower/upper, stored with
-# the model). Each variant that reads the length is also fitted without it, so the table shows what it is worth.
+# range, where a linear weight extrapolates. Every fit now clips its inputs to the training range
+# (Fitted.lower/upper, stored with the model). Each variant that reads the length is also fitted without it, so
+# the table shows what it is worth.
 LENGTH_FACTORS = frozenset({"length_log_sentences"})
 
 

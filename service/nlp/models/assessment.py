@@ -268,7 +268,8 @@ class AssessmentModel:
     factors: tuple[str, ...]  # the variant's factors, in weight order
     # Each factor's range in the training documents. Inputs are clipped to it because a linear weight learned on
     # the written corpus (3 to 83 sentences) says nothing about a report ten times longer; without the bounds
-    # (models before assessment-14) inputs are used as they are.
+    # (models before assessment-14) inputs are used as they are. `factors` shows the document's own value, and
+    # its contribution is computed from the clipped one.
     lower: NDArray[np.float64] | None = None
     upper: NDArray[np.float64] | None = None
 
